@@ -1,0 +1,207 @@
+"""The ``zoo`` command line: one small function per command; the library does the work.
+
+Expected errors (``ZooError``, click's usage errors) print one line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+
+import click
+
+from zoo.errors import ZooError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with stderr muted at the file-descriptor level: its CUDA probe prints lines
+    before any log setting applies. Python errors still propagate."""
+    if "tensorflow" in sys.modules or os.environ.get("ZOO_VERBOSE_TF"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class ZooGroup(click.Group):
+    """A click group that turns every expected error into one line on stderr and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ZooError as err:
+            click.echo(f"zoo: error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            ctx = getattr(err, "ctx", None)
+            where = f"zoo {ctx.info_name}" if ctx and ctx.parent else "zoo"
+            click.echo(f"{where}: error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("zoo: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _command_line() -> str:
+    return "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+device_option = click.option(
+    "--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
+    help="cpu hides GPUs; gpu fails if there is none; auto picks a GPU when there is one.",
+)
+data_dir_option = click.option(
+    "--data-dir", default=None, help="tensorflow-datasets data folder (tfds' default if unset)."
+)
+
+
+@click.group(cls=ZooGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zoo", prog_name="zoo")
+def cli() -> None:
+    """zoo: train, evaluate and export the classic CNNs (MLP, LeNet-5, a CIFAR-10 CNN)."""
+
+
+def start_tensorflow(device: str = "auto") -> None:
+    """Hide GPUs for ``--device cpu`` before TensorFlow starts, then import it quietly."""
+    if device == "cpu" and "tensorflow" not in sys.modules:
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    _import_tensorflow_quietly()
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """List the models (with parameter counts on their default dataset) and the datasets."""
+    start_tensorflow()
+    from zoo import data, models
+
+    click.echo(f"{'model':<12} {'params':>12}  {'default input':<14} description")
+    for name in models.list_models():
+        config = models.get_config(name)
+        params = models.create(name).count_params()
+        shape = "x".join(map(str, config.input_shape))
+        click.echo(f"{name:<12} {params:>12,}  {shape:<14} {config.description}")
+    click.echo("\ndataset         image     classes")
+    for name in data.list_datasets():
+        shape, classes = data.DATASETS[name]
+        click.echo(f"{name:<15} {'x'.join(map(str, shape)):<9} {classes}")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="mnist, fashion_mnist or cifar10 (default: the model's).")
+@click.option("--epochs", type=int, default=None, help="Epochs (default: the recipe's).")
+@click.option("--batch-size", type=int, default=None, help="Batch size (default: the recipe's).")
+@click.option("--learning-rate", "--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
+@click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+@click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
+@device_option
+@data_dir_option
+def train(
+    model, dataset, epochs, batch_size, learning_rate, seed, output, overwrite, restart, device, data_dir
+) -> None:
+    """Train MODEL and save it with its card; an interrupted run resumes when started again."""
+    start_tensorflow(device)
+    from zoo import models
+    from zoo.train import train as run
+
+    dataset = dataset or models.get_config(model).default_dataset
+    run(
+        model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        output=output, overwrite=overwrite, restart=restart, device=device, data_dir=data_dir,
+        command=_command_line(), log=click.echo,
+    )
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.option("--dataset", "-d", default=None, help="Dataset to score on (default: the card's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@device_option
+@data_dir_option
+def evaluate(model_dir, dataset, as_json, device, data_dir) -> None:
+    """Score a saved model on a test split: loss, accuracy, per-class accuracy, confusion matrix."""
+    start_tensorflow(device)
+    from zoo.device import use_device
+    from zoo.evaluate import evaluate as run
+
+    description = use_device(device)
+    result = run(model_dir, dataset, data_dir=data_dir)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"Device: {description}")
+    click.echo(f"{result['model']} on {result['dataset']} test ({result['examples']} images): "
+               f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
+    click.echo("\nper-class accuracy:")
+    for name, acc in result["per_class_accuracy"].items():
+        click.echo(f"  {name:<14} {acc:.4f}")
+    click.echo("\nconfusion matrix (rows: true class, columns: predicted):")
+    for row in result["confusion_matrix"]:
+        click.echo("  " + " ".join(f"{v:>5}" for v in row))
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.option("--format", "-f", "formats", multiple=True, default=["savedmodel"], show_default=True,
+              help="savedmodel, keras, tflite, onnx, or all; repeat for several.")
+@click.option("--quantize", type=click.Choice(["int8"]), default=None,
+              help="With tflite (or all): also write a full-integer int8 model_int8.tflite.")
+@click.option("--output", "-o", default=None, help="Folder for the exports (default: the model folder).")
+@data_dir_option
+def export(model_dir, formats, quantize, output, data_dir) -> None:
+    """Export a saved model for other applications and check each export's parity with Keras."""
+    start_tensorflow()
+    from zoo.export import export as run
+    from zoo.export import format_names
+
+    results = run(model_dir, format_names(formats, quantize), output=output, data_dir=data_dir, log=click.echo)
+    failed = [name for name, r in results.items() if not r["parity"]["ok"]]
+    if failed:
+        raise ZooError(f"parity check failed for {', '.join(failed)} (see the table above)")
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--top-k", "-k", type=int, default=3, show_default=True, help="How many classes to show per image.")
+@click.option("--invert/--no-invert", default=None,
+              help="Invert images (dark-on-light → light-on-dark). Default: automatic for MNIST-style models.")
+@click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+def predict(model_dir, images, top_k, invert, as_json) -> None:
+    """Classify image files (PNG, JPEG, ... of any size and mode) with a saved model."""
+    start_tensorflow()
+    from zoo.predict import predict as run
+
+    results = run(model_dir, list(images), top_k=top_k, invert=invert)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    for r in results:
+        if r.error:
+            click.echo(f"zoo predict: error: {r.error}", err=True)
+        elif not as_json:
+            guesses = ", ".join(f"{t['class_name']} {t['probability']:.3f}" for t in r.top_k)
+            click.echo(f"{r.source}: {guesses}" + (" (inverted)" if r.inverted else ""))
+    if any(r.error for r in results):
+        sys.exit(1)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

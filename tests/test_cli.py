@@ -1,0 +1,138 @@
+"""The CLI end to end on tiny data: train → evaluate → export → load with plain TensorFlow; and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+
+def run(cli_runner, zoo_cli, *args):
+    return cli_runner.invoke(zoo_cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, code, *fragments):
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("zoo") and "error" in lines[0]
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_list_shows_models_with_parameter_counts_and_datasets(cli_runner, zoo_cli):
+    result = run(cli_runner, zoo_cli, "list")
+    assert result.exit_code == 0
+    assert "952,410" in result.stdout and "61,706" in result.stdout
+    for name in ("mlp", "lenet5", "cifar_cnn", "mnist", "fashion_mnist", "cifar10"):
+        assert name in result.stdout
+
+
+@pytest.fixture
+def trained(tiny_data, cli_runner, zoo_cli, tmp_path):
+    out = tmp_path / "lenet5-mnist"
+    result = run(cli_runner, zoo_cli, "train", "lenet5", "--dataset", "mnist", "--epochs", 3, "--batch-size", 32,
+                 "--lr", "0.003", "--output", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_train_writes_model_card_and_history(trained):
+    out, result = trained
+    assert "Device: CPU" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    card = json.loads((out / "card.json").read_text())
+    assert card["model"] == "lenet5" and card["dataset"] == "mnist"
+    assert card["input_shape"] == [28, 28, 1] and card["num_classes"] == 10 and len(card["class_names"]) == 10
+    assert card["params"] == 61_706 and card["epochs"] == 3 and card["seed"] == 0
+    assert card["recipe"]["batch_size"] == 32 and card["recipe"]["learning_rate"] == 0.003
+    assert "x / 255" in card["preprocessing"]["scale"]
+    assert {"tensorflow", "keras", "tensorflow_datasets", "zoo"} <= set(card["versions"])
+    assert card["command"].startswith("zoo ") and card["date"]
+    assert card["metrics"]["test_accuracy"] > 0.5  # synthetic classes are easy; chance is 0.1
+    lines = (out / "history.csv").read_text().splitlines()
+    assert lines[0].split(",")[:1] == ["epoch"] and len(lines) == 4
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(lines[0].split(","))
+    assert not list(out.parent.glob(".*")), "no temporary or run folders are left behind"
+
+
+def test_evaluate_scores_the_card_dataset(trained, cli_runner, zoo_cli):
+    out, _ = trained
+    result = run(cli_runner, zoo_cli, "evaluate", out, "--json")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.stdout)
+    card = json.loads((out / "card.json").read_text())
+    assert scores["dataset"] == "mnist" and scores["examples"] == 120
+    assert scores["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-6)
+    matrix = np.array(scores["confusion_matrix"])
+    assert matrix.shape == (10, 10) and matrix.sum() == 120
+    assert np.trace(matrix) / 120 == pytest.approx(scores["accuracy"])
+    assert len(scores["per_class_accuracy"]) == 10
+    text = run(cli_runner, zoo_cli, "evaluate", out)
+    assert "accuracy" in text.stdout and "confusion matrix" in text.stdout
+
+
+def test_exported_savedmodel_serves_raw_images_like_keras(trained, cli_runner, zoo_cli):
+    import keras
+    import tensorflow as tf
+
+    out, _ = trained
+    result = run(cli_runner, zoo_cli, "export", out, "--format", "savedmodel")
+    assert result.exit_code == 0, result.output
+    assert "savedmodel" in result.stdout and "ok" in result.stdout
+    images = np.random.default_rng(3).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
+    served = tf.saved_model.load(str(out / "savedmodel")).signatures["serving_default"](images=tf.constant(images))
+    expected = keras.saving.load_model(out / "model.keras").predict(images / 255.0, verbose=0)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    np.testing.assert_array_equal(served["class_id"].numpy(), expected.argmax(1))
+    card = json.loads((out / "card.json").read_text())
+    assert card["exports"]["savedmodel"]["parity"]["ok"] and len(card["exports"]["savedmodel"]["sha256"]) == 64
+
+
+def test_existing_model_is_not_overwritten_without_flag(trained, cli_runner, zoo_cli):
+    out, _ = trained
+    before = (out / "model.keras").read_bytes()
+    result = run(cli_runner, zoo_cli, "train", "lenet5", "--epochs", 1, "--output", out)
+    assert_one_line_error(result, 2, "already exists", "--overwrite")
+    assert (out / "model.keras").read_bytes() == before
+
+
+def test_corrupt_model_file_is_a_clear_error(trained, cli_runner, zoo_cli):
+    out, _ = trained
+    data = (out / "model.keras").read_bytes()
+    (out / "model.keras").write_bytes(data[: len(data) // 2])
+    assert_one_line_error(run(cli_runner, zoo_cli, "evaluate", out), 1, "model.keras", "corrupt")
+    (out / "model.keras").write_bytes(b"not a model")
+    assert_one_line_error(run(cli_runner, zoo_cli, "export", out), 1, "model.keras")
+
+
+@pytest.mark.parametrize("args, code, fragments", [
+    (["train", "resnet9"], 2, ["unknown model 'resnet9'", "lenet5"]),
+    (["train", "lenet5", "--dataset", "imagenet"], 2, ["unknown dataset 'imagenet'", "cifar10"]),
+    (["train", "lenet5", "--epochs", "0"], 2, ["--epochs must be positive"]),
+    (["train", "lenet5", "--epochs", "-3"], 2, ["--epochs must be positive"]),
+    (["train", "lenet5", "--epochs", "ten"], 2, ["'ten' is not a valid integer"]),
+    (["train", "lenet5", "--batch-size", "0"], 2, ["--batch-size must be positive"]),
+    (["train", "lenet5", "--device", "tpu"], 2, ["'tpu' is not one of"]),
+    (["evaluate", "/no/such/model"], 1, ["/no/such/model does not exist"]),
+    (["export", "/no/such/model"], 1, ["does not exist"]),
+    (["frobnicate"], 2, ["No such command 'frobnicate'"]),
+])
+def test_bad_input_is_one_line_and_nonzero(cli_runner, zoo_cli, args, code, fragments):
+    assert_one_line_error(run(cli_runner, zoo_cli, *args), code, *fragments)
+
+
+def test_device_gpu_without_gpu_is_a_clear_error(tiny_data, cli_runner, zoo_cli, tmp_path):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is visible")
+    result = run(cli_runner, zoo_cli, "train", "lenet5", "--device", "gpu", "--output", tmp_path / "m")
+    assert_one_line_error(result, 2, "no GPU")
+    assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_refuses_a_dataset_of_another_shape(trained, cli_runner, zoo_cli):
+    out, _ = trained
+    result = run(cli_runner, zoo_cli, "evaluate", out, "--dataset", "cifar10")
+    assert_one_line_error(result, 2, "28x28x1", "cifar10 has 32x32x3")

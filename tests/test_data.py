@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from zoo import data
+from zoo.errors import DataNotFoundError, UnknownNameError
+
+
+def test_load_normalizes_splits_and_batches(tiny_data):
+    splits = data.load("mnist", batch_size=32, seed=0)
+    assert (splits.num_train, splits.num_val, splits.num_test) == (360, 40, 120)
+    images, labels = next(iter(splits.train))
+    assert images.shape == (32, 28, 28, 1) and images.dtype.name == "float32"
+    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0
+    assert labels.dtype.name == "int64"
+    assert splits.info.input_shape == (28, 28, 1) and splits.info.num_classes == 10
+    assert len(splits.info.class_names) == 10
+
+
+def test_validation_is_the_deterministic_tail_of_train(tiny_data):
+    x, y = data.load_arrays("cifar10", "train")
+    splits = data.load("cifar10", batch_size=1000)
+    val_x, val_y = next(iter(splits.val))
+    np.testing.assert_array_equal(val_y.numpy(), y[-40:])
+    np.testing.assert_allclose(val_x.numpy(), x[-40:] / 255.0, atol=1e-6)
+
+
+def test_train_is_reshuffled_each_epoch_but_reproducible(tiny_data):
+    def order(seed):
+        ds = data.load("mnist", batch_size=400, seed=seed).train
+        return [next(iter(ds))[1].numpy() for _ in range(2)]
+
+    first, second = order(7)
+    assert not np.array_equal(first, second)
+    again = order(7)
+    np.testing.assert_array_equal(first, again[0])
+
+
+def test_unknown_dataset_lists_the_known_ones():
+    with pytest.raises(UnknownNameError, match="unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"):
+        data.load("imagenet")
+
+
+def test_no_internet_gives_one_line_telling_how_to_prepare(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def offline(self, *args, **kwargs):
+        raise ConnectionError("Failed to resolve 'storage.googleapis.com'\nmore detail")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
+    with pytest.raises(DataNotFoundError) as err:
+        data.load("mnist", data_dir=str(tmp_path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert "not prepared" in message and "zoo data import mnist" in message and str(tmp_path) in message

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from zoo import models
+from zoo.errors import UnknownNameError, UsageError
+
+SHAPES = [(28, 28, 1), (32, 32, 3)]
+
+
+def test_registry_lists_the_classic_models():
+    assert {"mlp", "lenet5", "cifar_cnn"} <= set(models.list_models())
+    for name in models.list_models():
+        config = models.get_config(name)
+        assert config.input_shape and config.num_classes and config.default_dataset
+
+
+def test_mlp_has_exactly_952410_parameters_on_mnist():
+    model = models.create("mlp", input_shape=(28, 28, 1), num_classes=10)
+    assert model.count_params() == 952_410 == 628_000 + 320_400 + 4_010
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [800, 400, 10]
+
+
+def test_lenet5_has_61706_parameters_on_mnist():
+    model = models.create("lenet5", input_shape=(28, 28, 1), num_classes=10)
+    assert model.count_params() == 61_706
+    conv = [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert [(c.filters, c.kernel_size) for c in conv] == [(6, (5, 5)), (16, (5, 5))]
+
+
+def test_cifar_cnn_has_batchnorm_and_dropout():
+    kinds = {layer.__class__.__name__ for layer in models.create("cifar_cnn").layers}
+    assert {"Conv2D", "BatchNormalization", "Dropout", "MaxPooling2D"} <= kinds
+
+
+@pytest.mark.parametrize("name", ["mlp", "lenet5", "cifar_cnn"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("classes", [10, 3])
+def test_every_model_builds_for_every_dataset_shape_and_class_count(name, shape, classes):
+    model = models.create(name, input_shape=shape, num_classes=classes)
+    probs = model(np.random.default_rng(0).random((2, *shape), dtype=np.float32)).numpy()
+    assert probs.shape == (2, classes)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_lenet5_classic_variant_tanh_average_pooling():
+    model = models.create("lenet5", activation="tanh", pooling="average")
+    assert model.count_params() == 61_706
+    assert model.get_layer("s2").__class__.__name__ == "AveragePooling2D"
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(UnknownNameError, match="unknown model 'resnet9'; known: cifar_cnn, lenet5, mlp"):
+        models.create("resnet9")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_shape": (8, 8, 1)}, "at least 12x12"),
+    ({"input_shape": (28, 28)}, "H,W,C"),
+    ({"num_classes": 1}, "at least 2"),
+])
+def test_bad_shapes_and_class_counts_are_clear_errors(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        models.create("lenet5", **kwargs)
+
+
+def test_a_few_training_steps_lower_the_loss():
+    import keras
+    from conftest import synthetic_images
+
+    keras.utils.set_random_seed(0)
+    labels = np.arange(256) % 10
+    images = synthetic_images((28, 28, 1), labels, seed=0).astype("float32") / 255
+    model = models.create("lenet5")
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    before = model.evaluate(images, labels, verbose=0)
+    model.fit(images, labels, batch_size=32, epochs=3, verbose=0)
+    after = model.evaluate(images, labels, verbose=0)
+    assert after < 0.7 * before, (before, after)

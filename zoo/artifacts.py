@@ -1,0 +1,180 @@
+"""The saved-model folder, the contract with other applications.
+
+    <model_dir>/model.keras   Keras 3 native format, no optimizer state
+    <model_dir>/card.json     what the model is, how it was trained, what it scored, its exports
+    <model_dir>/history.csv   per-epoch metrics
+
+Every write is atomic: files are written to a temporary name and renamed, folders are built beside
+their destination and swapped in, so a crash never leaves a half-written model. Loading keeps Keras
+``safe_mode`` on, so a model file cannot run code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import ModelFileError, UsageError
+
+if TYPE_CHECKING:
+    import keras
+
+MODEL_FILE = "model.keras"
+CARD_FILE = "card.json"
+HISTORY_FILE = "history.csv"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; a saved model is for others to read
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temporary path beside ``dest`` to write a file or folder at; on success it replaces
+    ``dest`` (the old one is removed only after the swap), on failure it is removed and ``dest`` is untouched."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
+    try:
+        tmp = work / dest.name
+        yield tmp
+        if dest.is_dir() and not dest.is_symlink():
+            os.replace(dest, work / ".old")  # a folder cannot be replaced by rename in one step
+        os.replace(tmp, dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that replaces ``dest`` on success; an existing ``dest`` needs ``overwrite``."""
+    if Path(dest).exists() and not overwrite:
+        raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
+    with atomic_path(dest) as tmp:
+        tmp.mkdir(mode=0o777 & ~_umask())
+        yield tmp
+
+
+def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
+    """Fail early, before any work, if ``dest`` exists (without ``overwrite``) or cannot be created."""
+    dest = Path(dest)
+    if dest.exists() and not overwrite:
+        raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
+    parent = dest.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write to {dest}: {parent} is not writable")
+    return dest
+
+
+def write_history(path: Path, history: dict[str, list[float]]) -> None:
+    keys = list(history)
+    rows = len(history[keys[0]]) if keys else 0
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for i in range(rows):
+        writer.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_history(model_dir: str | os.PathLike) -> dict[str, list[float]]:
+    with open(Path(model_dir) / HISTORY_FILE, newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    return {k: [float(r[k]) for r in rows] for k in keys}
+
+
+def write_card(model_dir: str | os.PathLike, card: dict[str, Any]) -> None:
+    atomic_write_text(Path(model_dir) / CARD_FILE, json.dumps(card, indent=2, sort_keys=False) + "\n")
+
+
+def save(
+    model_dir: str | os.PathLike,
+    model: keras.Model,
+    card: dict[str, Any],
+    history: dict[str, list[float]] | None = None,
+    overwrite: bool = False,
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
+    """Write the model folder atomically: model.keras (weights and architecture only), card.json, history.csv."""
+    import keras
+
+    with atomic_dir(model_dir, overwrite=overwrite) as tmp:
+        clean = keras.models.clone_model(model)  # a fresh copy carries no optimizer state or compile config
+        clean.set_weights(model.get_weights())
+        clean.save(tmp / MODEL_FILE)
+        write_card(tmp, card)
+        if history is not None:
+            write_history(tmp / HISTORY_FILE, history)
+        for name, data in (extra_files or {}).items():
+            (tmp / name).write_bytes(data)
+    return Path(model_dir)
+
+
+def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """The card of a saved model; a missing or unreadable one is a one-line error."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelFileError(f"model folder {model_dir} does not exist")
+    path = model_dir / CARD_FILE
+    try:
+        card = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{path} is missing: {model_dir} is not a zoo model folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"{path} is not a readable card ({err})") from None
+    if not isinstance(card, dict) or "model" not in card or "input_shape" not in card:
+        raise ModelFileError(f"{path} is not a zoo model card (no 'model' or 'input_shape')")
+    return card
+
+
+def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
+    """Load ``(model, card)`` from a saved-model folder with Keras ``safe_mode`` on."""
+    import keras
+
+    card = read_card(model_dir)
+    path = Path(model_dir) / MODEL_FILE
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is corrupt: not a Keras 3 .keras archive (truncated or overwritten?)")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # Keras raises many types for bad files; all mean the same to the user
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path} could not be loaded safely: {first}") from None
+    return model, card

@@ -1,0 +1,177 @@
+"""Datasets through tensorflow-datasets → in-memory, shuffled, batched, normalized, prefetched ``tf.data``.
+
+Pixels are scaled by /255 inside the pipeline. Validation is the last ``val_fraction`` of the train
+split (deterministic); the test split is for evaluation only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from zoo.errors import DataNotFoundError, UnknownNameError, UsageError
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about a dataset."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    class_names: list[str] = field(default_factory=list)
+
+
+# Static facts, so that shapes can be checked without touching tfds; class names come from tfds metadata.
+DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {
+    "mnist": ((28, 28, 1), 10),
+    "fashion_mnist": ((28, 28, 1), 10),
+    "cifar10": ((32, 32, 3), 10),
+}
+
+
+def list_datasets() -> list[str]:
+    return sorted(DATASETS)
+
+
+def check_name(name: str) -> str:
+    if name not in DATASETS:
+        raise UnknownNameError("dataset", name, list_datasets())
+    return name
+
+
+def normalize(images: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels → float32 in [0, 1]."""
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def _builder(name: str, data_dir: str | None):
+    import tensorflow_datasets as tfds
+
+    check_name(name)
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        try:
+            builder.download_and_prepare()
+        except Exception as err:  # no internet, proxy, disk: all end the same way for the user
+            where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+            raise DataNotFoundError(
+                f"dataset {name!r} is not prepared in {where} and could not be downloaded ({reason}); "
+                f"with no internet, prepare it from downloaded files: zoo data import {name} --from DIR"
+                + (f" --data-dir {data_dir}" if data_dir else "")
+            ) from None
+    return builder
+
+
+def dataset_info(name: str, data_dir: str | None = None) -> DatasetInfo:
+    """Shape, class count and class names (from the tfds metadata) of a prepared dataset."""
+    builder = _builder(name, data_dir)
+    shape, classes = DATASETS[name]
+    return DatasetInfo(name, shape, classes, list(builder.info.features["label"].names))
+
+
+def load_arrays(name: str, split: str, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A whole split as uint8 images [N, H, W, C] and int64 labels [N], read once into memory."""
+    import tensorflow_datasets as tfds
+
+    builder = _builder(name, data_dir)
+    ds = builder.as_dataset(split=split, as_supervised=True).batch(8192)
+    batches = list(tfds.as_numpy(ds))
+    if not batches:
+        raise DataNotFoundError(f"split {split!r} of {name} is empty")
+    images = np.concatenate([b[0] for b in batches]).astype(np.uint8, copy=False)
+    labels = np.concatenate([b[1] for b in batches]).astype(np.int64, copy=False)
+    return images, labels
+
+
+def make_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int | None = None,
+    augment: Sequence[str] = (),
+) -> tf.data.Dataset:
+    """In-memory uint8 arrays → shuffled per epoch → batched → normalized per batch → prefetched.
+
+    The decoded dataset stays in memory as uint8 (4× smaller than float32) and /255 runs once per batch,
+    vectorized: measured on MNIST, caching per-example normalized tensors instead cost ~20 s more in the
+    first epoch and was no faster afterwards.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, y: (normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        augmenter = make_augmenter(augment, seed)
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_augmenter(augment: Sequence[str], seed: int | None = None):
+    """Keras preprocessing layers for the named augmentations, applied to batches on the fly."""
+    import keras
+
+    known = {
+        "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
+        "shift": lambda: keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed),
+    }
+    unknown = [a for a in augment if a not in known]
+    if unknown:
+        raise UnknownNameError("augmentation", unknown[0], sorted(known))
+    return keras.Sequential([known[a]() for a in augment], name="augment")
+
+
+@dataclass
+class Splits:
+    """Train, validation and test pipelines with the dataset's info."""
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset
+    info: DatasetInfo
+    num_train: int
+    num_val: int
+    num_test: int
+
+
+def load(
+    name: str,
+    *,
+    batch_size: int = 128,
+    data_dir: str | None = None,
+    seed: int | None = 0,
+    val_fraction: float = 0.1,
+    augment: Sequence[str] = (),
+) -> Splits:
+    """Load ``name``: train (shuffled, augmented), validation (last ``val_fraction`` of train) and test."""
+    if not 0 < val_fraction < 1:
+        raise UsageError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    info = dataset_info(name, data_dir)
+    x, y = load_arrays(name, "train", data_dir)
+    x_test, y_test = load_arrays(name, "test", data_dir)
+    n_val = max(1, int(round(len(x) * val_fraction)))
+    x_train, y_train, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+    return Splits(
+        train=make_pipeline(x_train, y_train, batch_size, shuffle=True, seed=seed, augment=augment),
+        val=make_pipeline(x_val, y_val, batch_size),
+        test=make_pipeline(x_test, y_test, batch_size),
+        info=info,
+        num_train=len(x_train),
+        num_val=len(x_val),
+        num_test=len(x_test),
+    )

@@ -1,0 +1,72 @@
+"""Device choice (cpu | gpu | auto) and the facts about the machine that results are recorded with."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+from zoo.errors import UsageError
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def use_device(device: str = "auto") -> str:
+    """Make TensorFlow run on ``device`` and return a one-line description of what it runs on.
+
+    ``cpu`` hides every GPU (before TensorFlow starts, where it has not yet); ``gpu`` fails clearly when
+    there is none; ``auto`` takes a GPU when there is one.
+    """
+    if device not in DEVICES:
+        raise UsageError(f"unknown device {device!r}; known: {', '.join(DEVICES)}")
+    if device == "cpu" and "tensorflow" not in sys.modules:
+        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if device == "cpu" and gpus:
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError as err:  # TensorFlow's runtime already started
+            raise UsageError(f"cannot hide the GPUs any more in this process ({err})") from None
+        gpus = []
+    if device == "gpu" and not gpus:
+        raise UsageError("--device gpu: no GPU is visible to TensorFlow (check the CUDA driver, or use --device cpu)")
+    if gpus:
+        names = []
+        for gpu in gpus:
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(f"{gpu.name.replace('/physical_device:', '')} ({details.get('device_name', 'GPU')})")
+        return "GPU: " + ", ".join(names)
+    return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+
+
+def cpu_name() -> str:
+    """The processor's model name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    import keras
+    import numpy
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from zoo import __version__
+
+    return {
+        "zoo": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tensorflow_datasets": tfds.__version__,
+        "numpy": numpy.__version__,
+    }

@@ -1,0 +1,62 @@
+"""Evaluation of a saved model on a dataset's test split: loss, accuracy, per-class accuracy, confusion matrix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo import artifacts, data
+from zoo.errors import UsageError
+
+
+def check_compatible(card: dict[str, Any], dataset: str) -> None:
+    """A model trained on one image shape or class count cannot be scored on another."""
+    shape, classes = data.DATASETS[data.check_name(dataset)]
+    if list(card["input_shape"]) != list(shape) or int(card["num_classes"]) != classes:
+        raise UsageError(
+            f"model expects {'x'.join(map(str, card['input_shape']))} images and {card['num_classes']} classes, "
+            f"but {dataset} has {'x'.join(map(str, shape))} images and {classes} classes"
+        )
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Rows are true classes, columns predicted classes."""
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def evaluate(
+    model_dir: str | Path,
+    dataset: str | None = None,
+    *,
+    data_dir: str | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset)."""
+    import keras
+
+    card = artifacts.read_card(model_dir)
+    dataset = dataset or card["dataset"]
+    check_compatible(card, dataset)
+    model, card = artifacts.load(model_dir)
+    info = data.dataset_info(dataset, data_dir)
+    images, labels = data.load_arrays(dataset, "test", data_dir)
+    probs = model.predict(data.make_pipeline(images, labels, batch_size), verbose=0)
+    loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, probs)))
+    predicted = probs.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted, info.num_classes)
+    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    names = info.class_names or [str(i) for i in range(info.num_classes)]
+    return {
+        "model_dir": str(model_dir),
+        "model": card["model"],
+        "dataset": dataset,
+        "examples": int(len(labels)),
+        "loss": loss,
+        "accuracy": float((predicted == labels).mean()),
+        "per_class_accuracy": {name: float(a) for name, a in zip(names, per_class, strict=True)},
+        "confusion_matrix": matrix.tolist(),
+    }

@@ -1,0 +1,300 @@
+"""Exports of a saved model for other applications, each checked against the Keras model (parity).
+
+- ``savedmodel``: a TF SavedModel whose ``serving_default`` signature takes raw uint8 images
+  ``images [batch, H, W, C]`` (the /255 is inside the graph) and returns ``probabilities [batch, classes]``,
+  ``class_id [batch]`` and ``class_name [batch]``; ``serving_float`` takes float images already in [0, 1];
+  ``class_names`` (no input) returns every class name.
+- ``keras``: a standalone copy of ``model.keras`` (Keras 3 format) for ``keras.saving.load_model``.
+- ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images (the /255 is inside), output probabilities.
+- ``tflite_int8`` (``--format tflite --quantize int8``): ``model_int8.tflite``, full-integer int8 quantization
+  calibrated on train images; input uint8 pixels, output uint8 probabilities (dequantize with the output's
+  scale and zero point).
+- ``onnx``: ``model.onnx`` (opset 17) through tf2onnx's ``from_function`` on the same uint8 serving function;
+  input ``images`` uint8, output ``probabilities``. Keras' own ``model.export(format="onnx")`` uses the same
+  converter but exports the float input only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zoo import artifacts
+from zoo.errors import UsageError
+
+if TYPE_CHECKING:
+    import keras
+
+# Probabilities from a float export must match Keras' to this absolute tolerance.
+FLOAT_TOLERANCE = 1e-4
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            digest.update(str(f.relative_to(path)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _class_names(card: dict[str, Any]) -> list[str]:
+    return list(card.get("class_names") or [str(i) for i in range(card["num_classes"])])
+
+
+def write_savedmodel(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    """A SavedModel with uint8 ``serving_default``, float ``serving_float`` and ``class_names`` signatures."""
+    import keras
+    import tensorflow as tf
+
+    shape = [None, *card["input_shape"]]
+    names = tf.constant(_class_names(card))
+
+    def outputs(probabilities):
+        class_id = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+        return {"probabilities": probabilities, "class_id": class_id, "class_name": tf.gather(names, class_id)}
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.uint8, name="images")])
+    def serving_default(images):
+        return outputs(model(tf.cast(images, tf.float32) / 255.0, training=False))
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
+    def serving_float(images):
+        return outputs(model(images, training=False))
+
+    @tf.function(input_signature=[])
+    def class_names():
+        return {"class_names": names}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("serving_float", serving_float)
+    archive.add_endpoint("class_names", class_names)
+    archive.write_out(str(dest), verbose=False)
+
+
+def run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return lambda images: serve(images=tf.constant(images, tf.uint8))["probabilities"].numpy()
+
+
+def write_keras(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    model.save(dest)
+
+
+def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    import keras
+
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    return lambda images: model.predict(images.astype(np.float32) / 255.0, verbose=0)
+
+
+def _uint8_function(model: keras.Model, card: dict[str, Any]):
+    """The model behind a raw-uint8-image input: ``images [batch, H, W, C] → probabilities``."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *card["input_shape"]], tf.uint8, name="images")])
+    def serve(images):
+        return {"probabilities": model(tf.cast(images, tf.float32) / 255.0, training=False)}
+
+    return serve
+
+
+def write_tflite(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    import tensorflow as tf
+
+    serve = _uint8_function(model, card)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    dest.write_bytes(converter.convert())
+
+
+def write_tflite_int8(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    """Full-integer quantization, calibrated on up to 500 train images of the card's dataset."""
+    import tensorflow as tf
+
+    images = calibration_images(card, data_dir)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, *card["input_shape"]], tf.float32, name="images")])
+    def serve(images):
+        return {"probabilities": model(images, training=False)}
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([img[None].astype(np.float32) / 255.0] for img in images)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.uint8
+    converter.inference_output_type = tf.uint8
+    dest.write_bytes(converter.convert())
+
+
+def calibration_images(card: dict[str, Any], data_dir: str | None = None, count: int = 500) -> np.ndarray:
+    """Train images for int8 calibration (random ones where the dataset is not prepared)."""
+    from zoo import data
+    from zoo.errors import ZooError
+
+    try:
+        images, _ = data.load_arrays(card["dataset"], "train", data_dir)
+        return images[np.random.default_rng(0).permutation(len(images))[:count]]
+    except ZooError:
+        return np.random.default_rng(0).integers(0, 256, (count, *card["input_shape"]), dtype=np.uint8)
+
+
+def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Run a .tflite file with LiteRT (``ai-edge-litert``), or TensorFlow's own interpreter where it is missing."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        results = []
+        for image in images:  # both models are converted with a batch of 1
+            x = image[None]
+            if inp["dtype"] == np.float32:
+                x = x.astype(np.float32) / 255.0
+            elif inp["quantization"][0]:
+                scale, zero = inp["quantization"]
+                x = np.clip(np.round(x / 255.0 / scale + zero), 0, 255).astype(inp["dtype"])
+            interpreter.set_tensor(inp["index"], x)
+            interpreter.invoke()
+            y = interpreter.get_tensor(out["index"])
+            if out["dtype"] != np.float32:
+                scale, zero = out["quantization"]
+                y = (y.astype(np.float32) - zero) * scale
+            results.append(y[0])
+        return np.stack(results)
+
+    return predict
+
+
+def write_onnx(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    import tf2onnx
+
+    serve = _uint8_function(model, card)
+    tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17, output_path=str(dest))
+
+
+def run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda images: session.run(["probabilities"], {name: images.astype(np.uint8)})[0]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An export format: its file name in the model folder, writer, runner and parity rule."""
+
+    name: str
+    filename: str
+    write: Callable[[keras.Model, dict[str, Any], Path, str | None], None]
+    run: Callable[[Path], Callable[[np.ndarray], np.ndarray]]
+    quantized: bool = False
+
+
+FORMATS: dict[str, Format] = {
+    "savedmodel": Format("savedmodel", "savedmodel", write_savedmodel, run_savedmodel),
+    "keras": Format("keras", "export.keras", write_keras, run_keras),
+    "tflite": Format("tflite", "model.tflite", write_tflite, run_tflite),
+    "tflite_int8": Format("tflite_int8", "model_int8.tflite", write_tflite_int8, run_tflite, quantized=True),
+    "onnx": Format("onnx", "model.onnx", write_onnx, run_onnx),
+}
+
+
+def format_names(formats: Sequence[str], quantize: str | None = None) -> list[str]:
+    """CLI format words → export names: ``all`` is every float format; ``--quantize int8`` adds ``tflite_int8``."""
+    names = [n for n in FORMATS if n != "tflite_int8"] if "all" in formats else list(dict.fromkeys(formats))
+    if quantize == "int8":
+        if "tflite" not in names:
+            raise UsageError("--quantize int8 applies to TFLite: add --format tflite (or all)")
+        names.append("tflite_int8")
+    return names
+
+
+def parity(
+    reference: np.ndarray, probs: np.ndarray, labels: np.ndarray | None, quantized: bool
+) -> dict[str, Any]:
+    """How an export's probabilities compare with the Keras model's on the same images."""
+    agree = float((probs.argmax(1) == reference.argmax(1)).mean())
+    result: dict[str, Any] = {
+        "images": int(len(probs)),
+        "max_abs_diff": float(np.abs(probs - reference).max()),
+        "top1_agreement": agree,
+        "accuracy": float((probs.argmax(1) == labels).mean()) if labels is not None else None,
+    }
+    result["ok"] = agree >= 0.99 if quantized else result["max_abs_diff"] <= FLOAT_TOLERANCE
+    result["rule"] = "top-1 agreement >= 99%" if quantized else f"max |dprob| <= {FLOAT_TOLERANCE:g}"
+    return result
+
+
+def parity_images(card: dict[str, Any], count: int = 1000, data_dir: str | None = None, seed: int = 0):
+    """Up to ``count`` test images and labels of the card's dataset; random images where it is not prepared."""
+    from zoo import data
+    from zoo.errors import ZooError
+
+    try:
+        images, labels = data.load_arrays(card["dataset"], "test", data_dir)
+        return images[:count], labels[:count], f"{card['dataset']} test split"
+    except ZooError:
+        rng = np.random.default_rng(seed)
+        return rng.integers(0, 256, (min(count, 256), *card["input_shape"]), dtype=np.uint8), None, "random images"
+
+
+def export(
+    model_dir: str | Path,
+    formats: list[str],
+    *,
+    output: str | Path | None = None,
+    data_dir: str | None = None,
+    parity_count: int = 1000,
+    log=print,
+) -> dict[str, dict[str, Any]]:
+    """Write each format next to the model (or into ``output``), check its parity, record it in the card."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
+    model, card = artifacts.load(model_dir)
+    out_dir = Path(output) if output else Path(model_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images, labels, source = parity_images(card, parity_count, data_dir)
+    reference = model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    log(f"Parity on {len(images)} {source}")
+    results = {}
+    for name in formats:
+        fmt = FORMATS[name]
+        dest = out_dir / fmt.filename
+        with artifacts.atomic_path(dest) as tmp:
+            fmt.write(model, card, tmp, data_dir)
+        check = parity(reference, fmt.run(dest)(images), labels, fmt.quantized)
+        rel = os.path.relpath(dest, model_dir)
+        results[name] = {"path": rel, "sha256": file_sha256(dest), "parity": check}
+        log(f"  {name:<11} {rel}  {_describe(check)}")
+    card.setdefault("exports", {}).update(results)
+    artifacts.write_card(model_dir, card)
+    return results
+
+
+def _describe(check: dict[str, Any]) -> str:
+    acc = f", accuracy {check['accuracy']:.4f}" if check["accuracy"] is not None else ""
+    verdict = "ok" if check["ok"] else f"FAILED ({check['rule']})"
+    return f"max|dprob| {check['max_abs_diff']:.2e}, top-1 agreement {check['top1_agreement']:.2%}{acc}: {verdict}"
+

@@ -1,0 +1,93 @@
+"""The model registry: one name → one builder with its default config beside it (timm style).
+
+    >>> from zoo import models
+    >>> models.list_models()
+    ['cifar_cnn', 'lenet5', 'mlp']
+    >>> model = models.create("lenet5", input_shape=(32, 32, 3), num_classes=10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import UnknownNameError, UsageError
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A registered model: its builder and the defaults it is built with."""
+
+    name: str
+    builder: Callable[..., keras.Model]
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    default_dataset: str
+    description: str
+    min_input_size: int = 1
+    normalization: str = "x / 255 (uint8 pixels to float32 in [0, 1])"
+
+
+_REGISTRY: dict[str, ModelConfig] = {}
+
+
+def register(
+    name: str,
+    *,
+    input_shape: tuple[int, int, int],
+    default_dataset: str,
+    description: str,
+    num_classes: int = 10,
+    min_input_size: int = 1,
+) -> Callable:
+    """Decorator that adds a builder ``fn(input_shape, num_classes, **kwargs)`` to the registry."""
+
+    def decorate(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
+        _REGISTRY[name] = ModelConfig(
+            name, builder, input_shape, num_classes, default_dataset, description, min_input_size
+        )
+        return builder
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_config(name: str) -> ModelConfig:
+    """The registered config of ``name``; an unknown name raises a one-line error listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("model", name, list_models()) from None
+
+
+def create(
+    name: str,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+    **kwargs: Any,
+) -> keras.Model:
+    """Build model ``name`` (uncompiled) for ``input_shape`` (H, W, C) and ``num_classes`` outputs."""
+    config = get_config(name)
+    shape = tuple(int(d) for d in (input_shape or config.input_shape))
+    classes = int(num_classes or config.num_classes)
+    if len(shape) != 3 or min(shape) < 1:
+        raise UsageError(f"input shape must be H,W,C with positive sizes, got {shape}")
+    if min(shape[:2]) < config.min_input_size:
+        raise UsageError(
+            f"{name} needs images of at least {config.min_input_size}x{config.min_input_size}, "
+            f"got {shape[0]}x{shape[1]}"
+        )
+    if classes < 2:
+        raise UsageError(f"num_classes must be at least 2, got {classes}")
+    return config.builder(shape, classes, **kwargs)
+
+
+from zoo.models import cifar_cnn, lenet, mlp  # noqa: E402,F401  (registers the builders)

@@ -1,0 +1,51 @@
+"""Default training recipes per (model, dataset): the one place training defaults live.
+
+The CLI's flags override a recipe field by field, and the saved card records the recipe actually used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train: optimizer, learning-rate schedule, epochs, batch size and augmentation."""
+
+    optimizer: str = "adam"  # adam | adamw | sgd (with Nesterov momentum 0.9)
+    learning_rate: float = 1e-3  # peak learning rate
+    schedule: str = "cosine"  # constant | cosine (decays to 0 over the run) | onecycle (warm-up, then cosine)
+    epochs: int = 10
+    batch_size: int = 128
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    augment: tuple[str, ...] = ()  # "flip" (horizontal), "shift" (random translation by up to 1/8)
+
+    def override(self, **changes: Any) -> Recipe:
+        """A copy with every change that is not None applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["augment"] = list(self.augment)
+        return d
+
+
+_DEFAULT = Recipe()
+
+_RECIPES: dict[tuple[str, str], Recipe] = {
+    ("mlp", "mnist"): Recipe(epochs=20),
+    ("mlp", "fashion_mnist"): Recipe(epochs=30),
+    ("lenet5", "mnist"): Recipe(epochs=10),
+    ("lenet5", "fashion_mnist"): Recipe(epochs=20),
+    ("cifar_cnn", "cifar10"): Recipe(
+        optimizer="sgd", learning_rate=0.05, schedule="onecycle", epochs=60, batch_size=128,
+        weight_decay=5e-4, label_smoothing=0.1, augment=("flip", "shift"),
+    ),
+}
+
+
+def get_recipe(model: str, dataset: str) -> Recipe:
+    """The default recipe for ``model`` on ``dataset`` (a generic one where none is tuned)."""
+    return _RECIPES.get((model, dataset), _DEFAULT)

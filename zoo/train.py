@@ -1,0 +1,222 @@
+"""Training: recipe → data → model → ``fit`` with resumable state → the saved-model folder.
+
+A run keeps its state in ``.<name>.run/`` beside its output folder (Keras ``BackupAndRestore`` plus the
+per-epoch history), so the same command started again after a crash resumes from the last completed
+epoch. The folder is removed once the model is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo import artifacts, data, models
+from zoo.device import library_versions, use_device
+from zoo.errors import UsageError
+from zoo.recipes import Recipe, get_recipe
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    card: dict[str, Any]
+    history: dict[str, list[float]]
+    model: keras.Model
+
+
+def default_output(model: str, dataset: str) -> Path:
+    return Path("saved_models") / f"{model}-{dataset}"
+
+
+def make_optimizer(recipe: Recipe, steps_per_epoch: int):
+    """The recipe's optimizer with its learning-rate schedule over ``epochs × steps_per_epoch`` steps."""
+    import keras
+
+    total = max(1, recipe.epochs * steps_per_epoch)
+    lr: Any = recipe.learning_rate
+    if recipe.schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=total)
+    elif recipe.schedule == "onecycle":
+        warmup = max(1, int(0.2 * total))
+        lr = keras.optimizers.schedules.CosineDecay(
+            recipe.learning_rate / 20, decay_steps=total - warmup, warmup_target=recipe.learning_rate,
+            warmup_steps=warmup,
+        )
+    elif recipe.schedule != "constant":
+        raise UsageError(f"unknown schedule {recipe.schedule!r}; known: constant, cosine, onecycle")
+    if recipe.optimizer == "adam":
+        return keras.optimizers.Adam(lr)
+    if recipe.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
+    raise UsageError(f"unknown optimizer {recipe.optimizer!r}; known: adam, adamw, sgd")
+
+
+def check_positive(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def check_fits(model_name: str, dataset: str) -> None:
+    """A model's minimum input size against a dataset's image size, before any data is read."""
+    config = models.get_config(model_name)
+    shape = data.DATASETS[data.check_name(dataset)][0]
+    if min(shape[:2]) < config.min_input_size:
+        raise UsageError(
+            f"{model_name} needs images of at least {config.min_input_size}x{config.min_input_size}; "
+            f"{dataset} has {shape[0]}x{shape[1]}"
+        )
+
+
+class EpochLog:
+    """The per-epoch history of a run, kept in its run folder so that a resumed run continues it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        self.epochs: dict[int, dict[str, float]] = {int(k): v for k, v in saved.get("epochs", {}).items()}
+        self.seconds: float = saved.get("seconds", 0.0)
+
+    def record(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
+        self.epochs[epoch] = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
+        self.seconds += seconds
+        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds}
+        artifacts.atomic_write_text(self.path, json.dumps(payload))
+
+    def history(self) -> dict[str, list[float]]:
+        rows = [self.epochs[k] for k in sorted(self.epochs)]
+        keys = list(rows[0]) if rows else []
+        return {k: [r.get(k, float("nan")) for r in rows] for k in keys}
+
+
+def _epoch_logger(log: EpochLog):
+    import keras
+
+    class _Logger(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            log.record(epoch, logs or {}, time.perf_counter() - self.start)
+
+    return _Logger()
+
+
+def train(
+    model_name: str,
+    dataset: str,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    output: str | Path | None = None,
+    data_dir: str | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    restart: bool = False,
+    command: str | None = None,
+    verbose: int | str = "auto",
+    log=print,
+) -> TrainResult:
+    """Train ``model_name`` on ``dataset`` with its default recipe (overridden by any argument given) and save it."""
+    import keras
+    import tensorflow as tf
+
+    models.get_config(model_name)
+    check_fits(model_name, dataset)
+    check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    if seed < 0:
+        raise UsageError(f"--seed must be zero or positive, got {seed}")
+    recipe = get_recipe(model_name, dataset).override(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate
+    )
+    out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
+    log(f"Device: {use_device(device)}")
+
+    run_dir = out.with_name(f".{out.name}.run")
+    run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
+    if restart:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    if run_dir.exists():
+        saved = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
+        if saved != run_params:
+            raise UsageError(
+                f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
+                "or pass --restart to discard it"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
+    epoch_log = EpochLog(run_dir / "history.json")
+    if epoch_log.epochs:
+        log(f"Resuming from {run_dir}: {len(epoch_log.epochs)} of {recipe.epochs} epochs done")
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
+    info = splits.info
+    model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+    steps = -(-splits.num_train // recipe.batch_size)
+    model.compile(
+        optimizer=make_optimizer(recipe, steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    log(
+        f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
+        f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
+        f"{recipe.epochs} epochs of batch {recipe.batch_size}"
+    )
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        _epoch_logger(epoch_log),
+    ]
+    model.fit(
+        splits.train, validation_data=splits.val, epochs=recipe.epochs, callbacks=callbacks, verbose=verbose,
+        shuffle=False,  # the pipeline shuffles
+    )
+    test_loss, test_acc = model.evaluate(splits.test, verbose=0)
+    history = epoch_log.history()
+    card = {
+        "model": model_name,
+        "dataset": dataset,
+        "input_shape": list(info.input_shape),
+        "num_classes": info.num_classes,
+        "class_names": info.class_names,
+        "preprocessing": {
+            "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
+            "scale": "x / 255 -> float32 in [0, 1]",
+            "in_model": False,
+        },
+        "params": model.count_params(),
+        "epochs": recipe.epochs,
+        "recipe": recipe.to_dict(),
+        "metrics": {
+            "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+            "val_loss": history.get("val_loss", [float("nan")])[-1],
+            "test_accuracy": float(test_acc),
+            "test_loss": float(test_loss),
+        },
+        "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
+        "seed": seed,
+        "training_seconds": round(epoch_log.seconds, 2),
+        "versions": library_versions(),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": command or " ".join(sys.argv),
+        "exports": {},
+    }
+    model_dir = artifacts.save(out, model, card, history, overwrite=overwrite)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; saved to {model_dir}")
+    return TrainResult(model_dir, card, history, model)
