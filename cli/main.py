@@ -116,7 +116,7 @@ def train(
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
     from zoo import models
-    from zoo.train import train as run
+    from zoo.training import train as run
 
     dataset = dataset or models.get_config(model).default_dataset
     run(
@@ -136,7 +136,7 @@ def evaluate(model_dir, dataset, as_json, device, data_dir) -> None:
     """Score a saved model on a test split: loss, accuracy, per-class accuracy, confusion matrix."""
     start_tensorflow(device)
     from zoo.device import use_device
-    from zoo.evaluate import evaluate as run
+    from zoo.evaluation import evaluate as run
 
     description = use_device(device)
     result = run(model_dir, dataset, data_dir=data_dir)
@@ -184,7 +184,7 @@ def export(model_dir, formats, quantize, output, data_dir) -> None:
 def predict(model_dir, images, top_k, invert, as_json) -> None:
     """Classify image files (PNG, JPEG, ... of any size and mode) with a saved model."""
     start_tensorflow()
-    from zoo.predict import predict as run
+    from zoo.prediction import predict as run
 
     results = run(model_dir, list(images), top_k=top_k, invert=invert)
     if as_json:

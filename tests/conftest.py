@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")  # tests never depend on a GPU
@@ -36,8 +38,8 @@ def synthetic_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     return synthetic_images(SHAPES[name], labels, seed), labels
 
 
-@pytest.fixture
-def tiny_data():
+@contextlib.contextmanager
+def tiny_tfds():
     """Every tfds dataset reads as a small synthetic one (400 train, 120 test images); nothing is downloaded."""
     import tensorflow as tf
     import tensorflow_datasets as tfds
@@ -48,6 +50,33 @@ def tiny_data():
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
         yield
+
+
+@pytest.fixture
+def tiny_data():
+    with tiny_tfds():
+        yield
+
+
+@pytest.fixture(scope="session")
+def trained_lenet(tmp_path_factory):
+    """A LeNet-5 trained for a few epochs on the tiny synthetic MNIST, shared read-only by the tests.
+
+    Tests that change it must copy it first (``copy_of_trained``)."""
+    from zoo.training import train
+
+    out = tmp_path_factory.mktemp("models") / "lenet5-mnist"
+    with tiny_tfds():
+        train("lenet5", "mnist", epochs=6, batch_size=32, learning_rate=3e-3, output=out, device="cpu",
+              verbose=0, log=lambda *a: None)
+    return out
+
+
+@pytest.fixture
+def copy_of_trained(trained_lenet, tmp_path):
+    dest = tmp_path / trained_lenet.name
+    shutil.copytree(trained_lenet, dest)
+    return dest
 
 
 @pytest.fixture

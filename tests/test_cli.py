@@ -1,6 +1,8 @@
 """The CLI end to end on tiny data: train → evaluate → export → load with plain TensorFlow; and bad input."""
 
+import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -54,6 +56,11 @@ def test_train_writes_model_card_and_history(trained):
     assert lines[0].split(",")[:1] == ["epoch"] and len(lines) == 4
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(lines[0].split(","))
     assert not list(out.parent.glob(".*")), "no temporary or run folders are left behind"
+    with zipfile.ZipFile(out / "model.keras") as archive, archive.open("model.weights.h5") as f:
+        import h5py
+
+        with h5py.File(io.BytesIO(f.read())) as weights:
+            assert "optimizer" not in weights, "model.keras carries no optimizer state"
 
 
 def test_evaluate_scores_the_card_dataset(trained, cli_runner, zoo_cli):

@@ -34,15 +34,15 @@ def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num
 
 
 def train(model: str, dataset: str, **kwargs: Any):
-    """Train ``model`` on ``dataset`` with its default recipe; see :func:`zoo.train.train`."""
-    from zoo.train import train as _train
+    """Train ``model`` on ``dataset`` with its default recipe; see :func:`zoo.training.train`."""
+    from zoo.training import train as _train
 
     return _train(model, dataset, **kwargs)
 
 
 def evaluate(model_dir: str, dataset: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Score a saved model on a test split; see :func:`zoo.evaluate.evaluate`."""
-    from zoo.evaluate import evaluate as _evaluate
+    """Score a saved model on a test split; see :func:`zoo.evaluation.evaluate`."""
+    from zoo.evaluation import evaluate as _evaluate
 
     return _evaluate(model_dir, dataset, **kwargs)
 
@@ -55,7 +55,7 @@ def load(model_dir: str):
 
 
 def predict(model_dir: str, images: Any, **kwargs: Any):
-    """Top-k classes for image files, PIL images or arrays; see :func:`zoo.predict.predict`."""
-    from zoo.predict import predict as _predict
+    """Top-k classes for image files, PIL images or arrays; see :func:`zoo.prediction.predict`."""
+    from zoo.prediction import predict as _predict
 
     return _predict(model_dir, images, **kwargs)

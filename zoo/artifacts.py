@@ -134,7 +134,8 @@ def save(
     import keras
 
     with atomic_dir(model_dir, overwrite=overwrite) as tmp:
-        clean = keras.models.clone_model(model)  # a fresh copy carries no optimizer state or compile config
+        # A copy rebuilt from the config carries no optimizer state or compile config (clone_model keeps them).
+        clean = model.__class__.from_config(model.get_config())
         clean.set_weights(model.get_weights())
         clean.save(tmp / MODEL_FILE)
         write_card(tmp, card)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,12 +114,26 @@ def _uint8_function(model: keras.Model, card: dict[str, Any]):
     return serve
 
 
-def write_tflite(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, configure=None) -> bytes:
+    """Convert ``model`` behind an input of ``dtype`` (uint8 inputs are scaled by 1/255 inside) to TFLite,
+    through a temporary SavedModel so that variables are frozen and Keras prints nothing;
+    ``configure(converter)`` sets quantization options."""
+    import keras
     import tensorflow as tf
 
-    serve = _uint8_function(model, card)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
-    dest.write_bytes(converter.convert())
+    images = keras.Input(shape=input_shape, dtype=dtype, name="images")
+    x = keras.layers.Rescaling(1 / 255)(images) if dtype == "uint8" else images
+    wrapped = keras.Model(images, model(x))
+    with tempfile.TemporaryDirectory() as tmp:
+        wrapped.export(tmp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        if configure:
+            configure(converter)
+        return converter.convert()
+
+
+def write_tflite(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    dest.write_bytes(_tflite_bytes(model, card["input_shape"], "uint8"))
 
 
 def write_tflite_int8(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
@@ -127,17 +142,14 @@ def write_tflite_int8(model: keras.Model, card: dict[str, Any], dest: Path, data
 
     images = calibration_images(card, data_dir)
 
-    @tf.function(input_signature=[tf.TensorSpec([1, *card["input_shape"]], tf.float32, name="images")])
-    def serve(images):
-        return {"probabilities": model(images, training=False)}
+    def quantize(converter) -> None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([img[None].astype(np.float32) / 255.0] for img in images)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([img[None].astype(np.float32) / 255.0] for img in images)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.uint8
-    converter.inference_output_type = tf.uint8
-    dest.write_bytes(converter.convert())
+    dest.write_bytes(_tflite_bytes(model, card["input_shape"], "float32", quantize))
 
 
 def calibration_images(card: dict[str, Any], data_dir: str | None = None, count: int = 500) -> np.ndarray:
@@ -186,10 +198,17 @@ def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def write_onnx(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+    """ONNX through tf2onnx, with the class names as JSON in the model's metadata (``class_names``)."""
+    import json
+
+    import onnx
     import tf2onnx
 
     serve = _uint8_function(model, card)
-    tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17, output_path=str(dest))
+    proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "class_names", json.dumps(_class_names(card))
+    onnx.save(proto, str(dest))
 
 
 def run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -287,7 +306,7 @@ def export(
         check = parity(reference, fmt.run(dest)(images), labels, fmt.quantized)
         rel = os.path.relpath(dest, model_dir)
         results[name] = {"path": rel, "sha256": file_sha256(dest), "parity": check}
-        log(f"  {name:<11} {rel}  {_describe(check)}")
+        log(f"  {name:<11} {rel:<18} {_describe(check)}")
     card.setdefault("exports", {}).update(results)
     artifacts.write_card(model_dir, card)
     return results

@@ -79,7 +79,7 @@ def prepare_image(image: ImageLike, input_shape: Sequence[int], invert: bool | s
     img = img.convert("L" if channels == 1 else "RGB")
     if img.size != (width, height):
         img = img.resize((width, height), Image.Resampling.BILINEAR)
-    flip = np.asarray(img).mean() > 127 if invert == "auto" else bool(invert)
+    flip = bool(np.asarray(img).mean() > 127) if invert == "auto" else bool(invert)
     if flip:
         img = ImageOps.invert(img)
     array = np.asarray(img, np.uint8)

@@ -1,0 +1,128 @@
+"""Every export format against the Keras model, and the standalone apps that load them without zoo."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zoo import export
+from zoo.errors import UsageError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture
+def exported(tiny_data, copy_of_trained):
+    results = export.export(copy_of_trained, ["savedmodel", "keras", "tflite", "tflite_int8", "onnx"],
+                            log=lambda *a: None)
+    return copy_of_trained, results
+
+
+def test_every_format_passes_its_parity_check(exported):
+    model_dir, results = exported
+    for name, result in results.items():
+        check = result["parity"]
+        assert check["ok"], (name, check)
+        assert check["images"] == 120 and check["accuracy"] is not None
+        if name == "tflite_int8":
+            assert check["top1_agreement"] >= 0.99
+        else:
+            assert check["max_abs_diff"] <= 1e-4
+    card = json.loads((model_dir / "card.json").read_text())
+    for name, entry in card["exports"].items():
+        path = model_dir / entry["path"]
+        assert path.exists() and entry["sha256"] == export.file_sha256(path), name
+
+
+def test_savedmodel_has_serving_signatures_and_class_names(exported):
+    import tensorflow as tf
+
+    model_dir, _ = exported
+    loaded = tf.saved_model.load(str(model_dir / "savedmodel"))
+    assert {"serving_default", "serving_float", "class_names"} <= set(loaded.signatures)
+    spec = loaded.signatures["serving_default"].structured_input_signature[1]["images"]
+    assert spec.dtype == tf.uint8 and spec.shape.as_list() == [None, 28, 28, 1]
+    images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+    raw = loaded.signatures["serving_default"](images=tf.constant(images))
+    normalized = loaded.signatures["serving_float"](images=tf.constant(images / 255.0, tf.float32))
+    np.testing.assert_allclose(raw["probabilities"], normalized["probabilities"], atol=1e-5)
+    assert raw["class_id"].shape == (5,) and raw["class_name"].dtype == tf.string
+    names = loaded.signatures["class_names"]()["class_names"].numpy()
+    assert len(names) == 10
+
+
+def test_saved_model_cli_shows_the_serving_layout(exported):
+    shutil_which = __import__("shutil").which
+    cli = shutil_which("saved_model_cli") or str(Path(sys.executable).parent / "saved_model_cli")
+    if not Path(cli).exists():
+        pytest.skip("saved_model_cli is not installed")
+    model_dir, _ = exported
+    out = subprocess.run([cli, "show", "--dir", str(model_dir / "savedmodel"), "--tag_set", "serve",
+                          "--signature_def", "serving_default"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "inputs['images']" in out.stdout and "DT_UINT8" in out.stdout
+    assert "outputs['probabilities']" in out.stdout and "outputs['class_id']" in out.stdout
+
+
+def test_format_words_of_the_cli():
+    assert export.format_names(["all"]) == ["savedmodel", "keras", "tflite", "onnx"]
+    assert export.format_names(["tflite"], "int8") == ["tflite", "tflite_int8"]
+    with pytest.raises(UsageError, match="--quantize int8 applies to TFLite"):
+        export.format_names(["onnx"], "int8")
+
+
+def test_export_cli_prints_parity_table(tiny_data, copy_of_trained, cli_runner, zoo_cli):
+    result = cli_runner.invoke(zoo_cli, ["export", str(copy_of_trained), "--format", "tflite", "--quantize", "int8",
+                                         "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    for word in ("tflite ", "tflite_int8", "onnx", "top-1 agreement", "accuracy"):
+        assert word in result.stdout
+    assert "FAILED" not in result.stdout
+    bad = cli_runner.invoke(zoo_cli, ["export", str(copy_of_trained), "--format", "pickle"])
+    assert bad.exit_code == 2 and "unknown export format 'pickle'" in bad.stderr
+
+
+def write_digit_png(path: Path, label: int) -> None:
+    from conftest import synthetic_images
+    from PIL import Image
+
+    image = synthetic_images((28, 28, 1), np.array([label]), seed=5)[0, ..., 0]
+    Image.fromarray(image).resize((112, 112)).convert("RGB").save(path)
+
+
+BLOCK_ZOO = textwrap.dedent("""
+    import runpy, sys
+    class BlockZoo:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("zoo", "cli"):
+                raise ModuleNotFoundError("zoo must not be imported by a standalone app")
+    sys.meta_path.insert(0, BlockZoo())
+    sys.path = [p for p in sys.path if p not in ("", ".")]
+    script, *sys.argv[1:] = sys.argv[1:]
+    sys.argv[0] = script
+    runpy.run_path(script, run_name="__main__")
+    assert not any(m == "zoo" or m.startswith("zoo.") for m in sys.modules)
+""")
+
+
+@pytest.mark.parametrize("script, artifact", [
+    ("classify_savedmodel.py", "savedmodel"),
+    ("classify_onnx.py", "model.onnx"),
+])
+def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifact):
+    model_dir, _ = exported
+    image = tmp_path / "three.png"
+    write_digit_png(image, 3)
+    expected = json.loads((model_dir / "card.json").read_text())["class_names"]
+    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(model_dir / artifact),
+                          str(image)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 3
+    top_name, top_prob = lines[0].split("\t")
+    assert top_name == expected[3] and 0 < float(top_prob) <= 1
