@@ -131,7 +131,6 @@ def save(
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write the model folder atomically: model.keras (weights and architecture only), card.json, history.csv."""
-    import keras
 
     with atomic_dir(model_dir, overwrite=overwrite) as tmp:
         # A copy rebuilt from the config carries no optimizer state or compile config (clone_model keeps them).
