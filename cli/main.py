@@ -199,6 +199,67 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="Build for this dataset's image shape and classes.")
+@click.option("--input-shape", default=None, help="Build for H,W,C (e.g. 32,32,3) instead.")
+@click.option("--classes", type=int, default=None, help="Number of classes (default: the dataset's or model's).")
+def summary(model, dataset, input_shape, classes) -> None:
+    """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
+    start_tensorflow()
+    from zoo import data, models
+    from zoo.errors import UsageError
+    from zoo.summary import render
+
+    shape = None
+    if input_shape:
+        try:
+            shape = tuple(int(v) for v in input_shape.split(","))
+        except ValueError:
+            raise UsageError(f"--input-shape must be H,W,C integers like 32,32,3, got {input_shape!r}") from None
+    elif dataset:
+        shape, classes = data.DATASETS[data.check_name(dataset)][0], classes or data.DATASETS[dataset][1]
+    click.echo(render(models.create(model, input_shape=shape, num_classes=classes)))
+
+
+@cli.command()
+@click.argument("image")
+@click.option("--kernel", "-k", required=True, type=click.Choice(["blur", "edge", "sharpen", "sobel-x", "sobel-y"]))
+@click.option("--output", "-o", required=True, help="PNG file to write.")
+def kernels(image, kernel, output) -> None:
+    """Apply a classic 3x3 kernel to IMAGE (as grayscale) with tf.nn.conv2d and save the result."""
+    start_tensorflow()
+    from zoo.kernels import filter_image
+
+    height, width = filter_image(image, kernel, output)
+    click.echo(f"{kernel} applied to {image}: {width}x{height} written to {output}")
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.option("--image", default=None, help="Image file to look at.")
+@click.option("--index", type=int, default=None, help="Or: index of a test image of the card's dataset (default 0).")
+@click.option("--output", "-o", required=True, help="Folder for the PNG grids.")
+@data_dir_option
+def visualize(model_dir, image, index, output, data_dir) -> None:
+    """PNG grids of the first conv layer's filters and of every conv layer's activation maps for one input."""
+    start_tensorflow()
+    from zoo.plots import visualize as run
+
+    for path in run(model_dir, output, image=image, index=index, data_dir=data_dir):
+        click.echo(path)
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True)
+@click.option("--output", "-o", default="curves.png", show_default=True, help="PNG file to write.")
+def plot(run_dirs, output) -> None:
+    """Overlay the training curves (loss, accuracy; train vs validation) of several model folders."""
+    from zoo.plots import plot_runs
+
+    click.echo(plot_runs(list(run_dirs), output))
+
+
 def main() -> None:
     cli()
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, models
 from zoo.device import library_versions, use_device
 from zoo.errors import UsageError
+from zoo.plots import curves_png
 from zoo.recipes import Recipe, get_recipe
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ def train(
         "command": command or " ".join(sys.argv),
         "exports": {},
     }
-    model_dir = artifacts.save(out, model, card, history, overwrite=overwrite)
+    curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
+    model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
     shutil.rmtree(run_dir, ignore_errors=True)
     log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; saved to {model_dir}")
     return TrainResult(model_dir, card, history, model)

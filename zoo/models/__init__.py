@@ -90,4 +90,4 @@ def create(
     return config.builder(shape, classes, **kwargs)
 
 
-from zoo.models import cifar_cnn, lenet, mlp  # noqa: E402,F401  (registers the builders)
+from zoo.models import alexnet, cifar_cnn, lenet, mlp  # noqa: E402,F401  (registers the builders)
