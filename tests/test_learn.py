@@ -101,7 +101,8 @@ def test_kernels_cli_writes_a_filtered_png(tmp_path, cli_runner, zoo_cli):
     pixels = np.zeros((20, 30), np.uint8)
     pixels[:, 15:] = 200
     Image.fromarray(pixels).save(src)
-    result = cli_runner.invoke(zoo_cli, ["kernels", str(src), "--kernel", "sobel-x", "--output", str(tmp_path / "o.png")])
+    out_path = str(tmp_path / "o.png")
+    result = cli_runner.invoke(zoo_cli, ["kernels", str(src), "--kernel", "sobel-x", "--output", out_path])
     assert result.exit_code == 0, result.output
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == (20, 30)
