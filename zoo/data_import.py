@@ -1,0 +1,243 @@
+"""Air-gapped data: prepare mnist, fashion_mnist and cifar10 as ordinary tfds datasets from files fetched by hand.
+
+tfds' own builders run (so the result is the standard layout and version); only their download step is
+pointed at the local files, after zoo has checked them. Nothing half-prepared is left behind on failure.
+
+Accepted sources (a folder, or for cifar10 also an archive):
+- mnist, fashion_mnist: a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+  and t10k-labels-idx1-ubyte, each gzipped (.gz) or not.
+- cifar10: cifar-10-binary.tar.gz, its extracted cifar-10-batches-bin/ folder (or a folder holding either), or
+  cifar-10-python.tar.gz (converted to the binary layout tfds reads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zoo.data import check_name, list_datasets
+from zoo.errors import UsageError, ZooError
+
+IDX_FILES = {
+    "train_data": ("train-images-idx3-ubyte", 2051),
+    "train_labels": ("train-labels-idx1-ubyte", 2049),
+    "test_data": ("t10k-images-idx3-ubyte", 2051),
+    "test_labels": ("t10k-labels-idx1-ubyte", 2049),
+}
+STANDARD_COUNTS = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
+CIFAR_RECORD = 1 + 32 * 32 * 3
+CIFAR_BIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+class SourceFileError(ZooError):
+    """A source file that is missing, truncated or not of the expected format."""
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path) as f:
+                return f.read()
+        return path.read_bytes()
+    except (OSError, EOFError) as err:
+        raise SourceFileError(f"{path}: unreadable ({err}); expected an IDX file, gzipped or not") from None
+
+
+def _find(source: Path, base: str) -> Path:
+    for name in (base, base + ".gz"):
+        if (source / name).is_file():
+            return source / name
+    raise SourceFileError(f"{source}: no {base} or {base}.gz; expected the four MNIST-format IDX files there")
+
+
+def check_idx(path: Path, magic: int, data: bytes) -> int:
+    """Validate an IDX file's magic number, shape and length; return its item count."""
+    header = 16 if magic == 2051 else 8
+    if len(data) < header:
+        raise SourceFileError(f"{path}: truncated: {len(data)} bytes, shorter than the {header}-byte IDX header")
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise SourceFileError(f"{path}: wrong magic number {found}, expected {magic} "
+                           f"({'images' if magic == 2051 else 'labels'} IDX file)")
+    count = int.from_bytes(data[4:8], "big")
+    item = 1
+    if magic == 2051:
+        rows, cols = int.from_bytes(data[8:12], "big"), int.from_bytes(data[12:16], "big")
+        if (rows, cols) != (28, 28):
+            raise SourceFileError(f"{path}: images are {rows}x{cols}, expected 28x28")
+        item = 28 * 28
+    if len(data) != header + count * item:
+        raise SourceFileError(f"{path}: truncated or padded: {len(data)} bytes, expected {header + count * item} "
+                           f"for {count} items")
+    if magic == 2049 and count and max(data[header:]) > 9:
+        raise SourceFileError(f"{path}: label {max(data[header:])} found, expected 10 classes (0-9)")
+    return count
+
+
+def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int]]:
+    """Check the four IDX files and write them un-gzipped into ``work``; return paths and split counts."""
+    if not source.is_dir():
+        raise SourceFileError(f"{source}: not a folder; expected a folder with the four IDX files")
+    paths, counts = {}, {}
+    for key, (base, magic) in IDX_FILES.items():
+        path = _find(source, base)
+        data = _read_bytes(path)
+        counts[key] = check_idx(path, magic, data)
+        paths[key] = work / base
+        paths[key].write_bytes(data)
+    for split in ("train", "test"):
+        if counts[f"{split}_data"] != counts[f"{split}_labels"]:
+            raise SourceFileError(f"{source}: {split} has {counts[f'{split}_data']} images but "
+                               f"{counts[f'{split}_labels']} labels")
+    return paths, {"train": counts["train_data"], "test": counts["test_data"]}
+
+
+def _cifar_from_python(archive: Path, out: Path) -> None:
+    """cifar-10-python.tar.gz (pickled batches) → the binary record layout tfds reads."""
+    batches = {}
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar:
+                name = Path(member.name).name
+                if name.startswith(("data_batch_", "test_batch", "batches.meta")):
+                    batches[name] = pickle.loads(tar.extractfile(member).read(), encoding="bytes")  # noqa: S301
+    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError) as err:
+        raise SourceFileError(f"{archive}: not a readable cifar-10-python.tar.gz ({err})") from None
+    missing = [n for n in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"] if n not in batches]
+    if missing:
+        raise SourceFileError(f"{archive}: missing {', '.join(missing)}; expected cifar-10-python.tar.gz")
+    out.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = batches[name]
+        pixels, labels = np.asarray(batch[b"data"], np.uint8), np.asarray(batch[b"labels"], np.uint8)
+        if pixels.ndim != 2 or pixels.shape[1] != 3072 or len(labels) != len(pixels):
+            raise SourceFileError(f"{archive}: {name} has data of shape {pixels.shape}, expected [N, 3072]")
+        np.concatenate([labels[:, None], pixels], axis=1).tofile(out / f"{name}.bin")
+    names = batches.get("batches.meta", {}).get(b"label_names") or [c.encode() for c in CIFAR_CLASSES]
+    (out / "batches.meta.txt").write_text("\n".join(n.decode() for n in names) + "\n")
+
+
+def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
+    """Find or extract cifar-10-batches-bin/, check it, and return the folder that holds it."""
+    root = work / "cifar"
+    if source.is_dir() and (source / "cifar-10-batches-bin").is_dir():
+        source = source / "cifar-10-batches-bin"
+    elif source.is_dir() and (source / "cifar-10-binary.tar.gz").is_file():
+        source = source / "cifar-10-binary.tar.gz"
+    elif source.is_dir() and (source / "cifar-10-python.tar.gz").is_file():
+        source = source / "cifar-10-python.tar.gz"
+    if source.is_dir():
+        shutil.copytree(source, root / "cifar-10-batches-bin")
+    elif source.is_file() and "python" in source.name:
+        _cifar_from_python(source, root / "cifar-10-batches-bin")
+    elif source.is_file():
+        try:
+            with tarfile.open(source) as tar:
+                tar.extractall(root, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as err:
+            raise SourceFileError(f"{source}: not a readable cifar-10-binary.tar.gz ({err})") from None
+    else:
+        raise SourceFileError(f"{source}: no such file or folder; expected cifar-10-binary.tar.gz, "
+                           "cifar-10-batches-bin/ or cifar-10-python.tar.gz")
+    batches = root / "cifar-10-batches-bin"
+    counts = {"train": 0, "test": 0}
+    for name in CIFAR_BIN_FILES:
+        path = batches / name
+        if not path.is_file():
+            raise SourceFileError(f"{source}: {name} is missing; expected data_batch_1..5.bin and test_batch.bin")
+        size = path.stat().st_size
+        if size == 0 or size % CIFAR_RECORD:
+            raise SourceFileError(f"{source}: {name} is {size} bytes, not a whole number of {CIFAR_RECORD}-byte "
+                               "records (truncated?)")
+        labels = np.fromfile(path, np.uint8).reshape(-1, CIFAR_RECORD)[:, 0]
+        if labels.max() > 9:
+            raise SourceFileError(f"{source}: {name} has label {labels.max()}, expected 10 classes (0-9)")
+        counts["test" if name.startswith("test") else "train"] += len(labels)
+    meta = batches / "batches.meta.txt"
+    if not meta.is_file() or len([n for n in meta.read_text().split("\n") if n.strip()]) != 10:
+        raise SourceFileError(f"{source}: batches.meta.txt is missing or does not name 10 classes")
+    return root, counts
+
+
+@contextlib.contextmanager
+def _local_downloads(local: Any, counts: dict[str, int]):
+    """Point tfds' download step at ``local`` (and the MNIST builder's fixed counts at the files' counts)."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.image_classification import mnist as tfds_mnist
+
+    def download_and_extract(self, urls):
+        if isinstance(urls, dict):
+            return {k: tfds.core.Path(local[k]) for k in urls}
+        return tfds.core.Path(local)
+
+    saved = (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES,
+             tfds_mnist._TEST_EXAMPLES)
+    tfds.download.DownloadManager.download_and_extract = download_and_extract
+    tfds_mnist._TRAIN_EXAMPLES, tfds_mnist._TEST_EXAMPLES = counts["train"], counts["test"]
+    try:
+        yield
+    finally:
+        (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES,
+         tfds_mnist._TEST_EXAMPLES) = saved
+
+
+def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = None, log=print) -> Path:
+    """Check the files in ``source`` and prepare ``name`` from them with tfds' own builder."""
+    import tensorflow_datasets as tfds
+
+    check_name(name)
+    builder = tfds.builder(name, data_dir=data_dir)
+    if builder.is_prepared():
+        log(f"{name} {builder.version} is already prepared in {builder.data_dir}; nothing to do")
+        return Path(builder.data_dir)
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise UsageError(f"--from {source}: no such file or folder")
+    dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
+    existed = dataset_root.exists()
+    with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-") as tmp:
+        if name == "cifar10":
+            local, counts = _stage_cifar(source, Path(tmp))
+        else:
+            local, counts = _stage_idx(source, Path(tmp))
+        if (counts["train"], counts["test"]) != STANDARD_COUNTS[name]:
+            log(f"note: {counts['train']} train / {counts['test']} test examples, not the standard "
+                f"{STANDARD_COUNTS[name][0]} / {STANDARD_COUNTS[name][1]}")
+        try:
+            with _local_downloads(local, counts):
+                builder.download_and_prepare(
+                    download_config=tfds.download.DownloadConfig(try_download_gcs=False)
+                )
+        except BaseException:
+            for leftover in dataset_root.glob("*incomplete*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            if not existed:
+                shutil.rmtree(dataset_root, ignore_errors=True)
+            raise
+    log(f"{name} {builder.version} prepared in {builder.data_dir}: "
+        f"{counts['train']} train / {counts['test']} test examples")
+    return Path(builder.data_dir)
+
+
+def list_prepared(data_dir: str | None = None) -> list[dict[str, Any]]:
+    """Every known dataset: prepared or not, version, splits with example counts, and where."""
+    import tensorflow_datasets as tfds
+
+    rows = []
+    for name in list_datasets():
+        builder = tfds.builder(name, data_dir=data_dir)
+        prepared = builder.is_prepared()
+        splits = {k: v.num_examples for k, v in builder.info.splits.items()} if prepared else {}
+        rows.append({"name": name, "prepared": prepared, "version": str(builder.version),
+                     "splits": splits, "path": str(builder.data_dir)})
+    return rows
