@@ -105,7 +105,9 @@ def test_import_cifar10_from_python_pickles(tmp_path):
             tar.addfile(info, io.BytesIO(data))
     import_dataset("cifar10", archive, str(tmp_path / "tfds"), log=lambda m: None)
     images, labels = load_arrays("cifar10", "test", str(tmp_path / "tfds"))
-    want = {(int(lbl), px.reshape(3, 32, 32).transpose(1, 2, 0).tobytes()) for lbl, px in zip(*expected["test_batch"], strict=True)}
+    test_labels, test_pixels = expected["test_batch"]
+    want = {(int(lbl), px.reshape(3, 32, 32).transpose(1, 2, 0).tobytes())
+            for lbl, px in zip(test_labels, test_pixels, strict=True)}
     assert {(int(lbl), img.tobytes()) for lbl, img in zip(labels, images, strict=True)} == want
 
 
