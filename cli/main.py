@@ -111,10 +111,13 @@ def list_cmd() -> None:
 @click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
+@click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute with a float32 softmax (for GPUs).")
+@click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
 @device_option
 @data_dir_option
 def train(
-    model, dataset, epochs, batch_size, learning_rate, seed, output, overwrite, restart, device, data_dir
+    model, dataset, epochs, batch_size, learning_rate, seed, output, overwrite, restart, mixed_precision, jit,
+    device, data_dir,
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
@@ -124,7 +127,8 @@ def train(
     dataset = dataset or models.get_config(model).default_dataset
     run(
         model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-        output=output, overwrite=overwrite, restart=restart, device=device, data_dir=data_dir,
+        output=output, overwrite=overwrite, restart=restart, mixed_precision=mixed_precision, jit=jit,
+        device=device, data_dir=data_dir,
         command=_command_line(), log=click.echo,
     )
 

@@ -42,7 +42,7 @@ def trained(tiny_data, cli_runner, zoo_cli, tmp_path):
 def test_train_writes_model_card_and_history(trained):
     out, result = trained
     assert "Device: CPU" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["card.json", "history.csv", "model.keras"]
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "curves.png", "history.csv", "model.keras"]
     card = json.loads((out / "card.json").read_text())
     assert card["model"] == "lenet5" and card["dataset"] == "mnist"
     assert card["input_shape"] == [28, 28, 1] and card["num_classes"] == 10 and len(card["class_names"]) == 10

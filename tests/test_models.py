@@ -49,7 +49,7 @@ def test_lenet5_classic_variant_tanh_average_pooling():
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="unknown model 'resnet9'; known: cifar_cnn, lenet5, mlp"):
+    with pytest.raises(UnknownNameError, match="unknown model 'resnet9'; known: alexnet, cifar_cnn, lenet5, mlp"):
         models.create("resnet9")
 
 

@@ -122,6 +122,37 @@ def make_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def make_epoch_stream(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    *,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+    augment: Sequence[str] = (),
+) -> tf.data.Dataset:
+    """Training batches for epochs ``first_epoch..epochs-1`` as one stream (fit it with ``steps_per_epoch``).
+
+    Epoch e's order is a stateless shuffle seeded by (seed, e), so a run resumed at epoch k sees exactly the
+    batches an uninterrupted run would.
+    """
+    import tensorflow as tf
+
+    x, y, n = tf.constant(images), tf.constant(labels), len(images)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    ds = ds.map(lambda idx: (normalize(tf.gather(x, idx)), tf.gather(y, idx)), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment:
+        augmenter = make_augmenter(augment, seed)
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def make_augmenter(augment: Sequence[str], seed: int | None = None):
     """Keras preprocessing layers for the named augmentations, applied to batches on the fly."""
     import keras
@@ -144,6 +175,7 @@ class Splits:
     val: tf.data.Dataset
     test: tf.data.Dataset
     info: DatasetInfo
+    train_arrays: tuple[np.ndarray, np.ndarray]
     num_train: int
     num_val: int
     num_test: int
@@ -171,6 +203,7 @@ def load(
         val=make_pipeline(x_val, y_val, batch_size),
         test=make_pipeline(x_test, y_test, batch_size),
         info=info,
+        train_arrays=(x_train, y_train),
         num_train=len(x_train),
         num_val=len(x_val),
         num_test=len(x_test),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import shutil
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, data, models
 from zoo.device import library_versions, use_device
-from zoo.errors import UsageError
+from zoo.errors import UsageError, ZooError
 from zoo.plots import curves_png
 from zoo.recipes import Recipe, get_recipe
 
@@ -101,6 +102,34 @@ class EpochLog:
         return {k: [r.get(k, float("nan")) for r in rows] for k in keys}
 
 
+class Diverged(ZooError):
+    """The loss became NaN or infinite; the last good checkpoint is kept for resuming with other settings."""
+
+
+def _nan_guard():
+    """Stop at the first batch whose loss is not finite, before that epoch can be checkpointed."""
+    import keras
+
+    class _NanGuard(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            loss = float((logs or {}).get("loss", 0.0))
+            if not math.isfinite(loss):
+                raise Diverged(f"training diverged: loss {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
+
+    return _NanGuard()
+
+
+def completed_epochs(backup_dir: Path) -> int:
+    """Epochs that Keras' BackupAndRestore has checkpointed in ``backup_dir``."""
+    try:
+        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def _epoch_logger(log: EpochLog):
     import keras
 
@@ -127,6 +156,8 @@ def train(
     device: str = "auto",
     overwrite: bool = False,
     restart: bool = False,
+    mixed_precision: bool = False,
+    jit: bool = False,
     command: str | None = None,
     verbose: int | str = "auto",
     log=print,
@@ -144,7 +175,8 @@ def train(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate
     )
     out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
-    log(f"Device: {use_device(device)}")
+    device_name = use_device(device)
+    log(f"Device: {device_name}")
 
     run_dir = out.with_name(f".{out.name}.run")
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
@@ -160,12 +192,18 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
     epoch_log = EpochLog(run_dir / "history.json")
-    if epoch_log.epochs:
-        log(f"Resuming from {run_dir}: {len(epoch_log.epochs)} of {recipe.epochs} epochs done")
+    done = completed_epochs(run_dir / "backup")
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
+    if done:
+        log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
+    train_stream = data.make_epoch_stream(
+        *splits.train_arrays, recipe.batch_size, seed=seed, first_epoch=done, epochs=recipe.epochs,
+        augment=recipe.augment,
+    )
     info = splits.info
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
     steps = -(-splits.num_train // recipe.batch_size)
@@ -173,6 +211,7 @@ def train(
         optimizer=make_optimizer(recipe, steps),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=jit,
     )
     log(
         f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
@@ -180,13 +219,19 @@ def train(
         f"{recipe.epochs} epochs of batch {recipe.batch_size}"
     )
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        _nan_guard(),
         _epoch_logger(epoch_log),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
     ]
-    model.fit(
-        splits.train, validation_data=splits.val, epochs=recipe.epochs, callbacks=callbacks, verbose=verbose,
-        shuffle=False,  # the pipeline shuffles
-    )
+    try:
+        model.fit(
+            train_stream, validation_data=splits.val, epochs=recipe.epochs, steps_per_epoch=steps,
+            callbacks=callbacks, verbose=verbose, shuffle=False,  # the stream shuffles, per epoch
+        )
+    except Diverged as err:
+        kept = completed_epochs(run_dir / "backup")
+        raise Diverged(f"{err}; the checkpoint of the last good epoch ({kept}) is kept in {run_dir}; "
+                       "lower --learning-rate and pass --restart") from None
     test_loss, test_acc = model.evaluate(splits.test, verbose=0)
     history = epoch_log.history()
     card = {
@@ -211,6 +256,7 @@ def train(
         },
         "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
         "seed": seed,
+        "runtime": {"mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name},
         "training_seconds": round(epoch_log.seconds, 2),
         "versions": library_versions(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

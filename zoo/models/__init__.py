@@ -2,7 +2,7 @@
 
     >>> from zoo import models
     >>> models.list_models()
-    ['cifar_cnn', 'lenet5', 'mlp']
+    ['alexnet', 'cifar_cnn', 'lenet5', 'mlp']
     >>> model = models.create("lenet5", input_shape=(32, 32, 3), num_classes=10)
 """
 
