@@ -6,6 +6,7 @@ Expected errors (``ZooError``, click's usage errors) print one line to stderr an
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -31,6 +32,7 @@ def _import_tensorflow_quietly() -> None:
         from absl import logging as absl_logging
 
         absl_logging.set_verbosity(absl_logging.ERROR)  # tfds' notes on folder layout are not for users
+        logging.getLogger("urllib3").setLevel(logging.ERROR)  # download retries end in one zoo error line
     finally:
         os.dup2(saved, 2)
         os.close(saved)
