@@ -109,17 +109,21 @@ def list_cmd() -> None:
 @click.option("--epochs", type=int, default=None, help="Epochs (default: the recipe's).")
 @click.option("--batch-size", type=int, default=None, help="Batch size (default: the recipe's).")
 @click.option("--learning-rate", "--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
+@click.option("--augment", default=None,
+              help="Comma-separated augmentations: flip, shift, translate; 'none' for none (default: the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
 @click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute with a float32 softmax (for GPUs).")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option("--strategy", type=click.Choice(["auto", "one", "mirrored", "multiworker"]), default="auto",
+              show_default=True, help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.")
 @device_option
 @data_dir_option
 def train(
-    model, dataset, epochs, batch_size, learning_rate, seed, output, overwrite, restart, mixed_precision, jit,
-    device, data_dir,
+    model, dataset, epochs, batch_size, learning_rate, augment, seed, output, overwrite, restart, mixed_precision,
+    jit, strategy, device, data_dir,
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
@@ -129,8 +133,9 @@ def train(
     dataset = dataset or models.get_config(model).default_dataset
     run(
         model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        augment=None if augment is None else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
         output=output, overwrite=overwrite, restart=restart, mixed_precision=mixed_precision, jit=jit,
-        device=device, data_dir=data_dir,
+        device=device, strategy=strategy, data_dir=data_dir,
         command=_command_line(), log=click.echo,
     )
 

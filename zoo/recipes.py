@@ -19,12 +19,16 @@ class Recipe:
     epochs: int = 10
     batch_size: int = 128
     weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    augment: tuple[str, ...] = ()  # "flip" (horizontal), "shift" (random translation by up to 1/8)
+    # "flip" (horizontal), "shift" (translation by up to 1/8, reflected edges),
+    # "translate" (translation by up to 1/10 with black fill, for digits)
+    augment: tuple[str, ...] = ()
 
     def override(self, **changes: Any) -> Recipe:
         """A copy with every change that is not None applied."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "augment" in changes:
+            changes["augment"] = tuple(changes["augment"])
+        return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -41,7 +45,7 @@ _RECIPES: dict[tuple[str, str], Recipe] = {
     ("lenet5", "fashion_mnist"): Recipe(epochs=20),
     ("cifar_cnn", "cifar10"): Recipe(
         optimizer="sgd", learning_rate=0.05, schedule="onecycle", epochs=60, batch_size=128,
-        weight_decay=5e-4, label_smoothing=0.1, augment=("flip", "shift"),
+        weight_decay=5e-4, augment=("flip", "shift"),
     ),
 }
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import artifacts, data, models
+from zoo import artifacts, data, distribute, models
 from zoo.device import library_versions, use_device
 from zoo.errors import UsageError, ZooError
 from zoo.plots import curves_png
@@ -150,10 +150,12 @@ def train(
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
+    augment: list[str] | tuple[str, ...] | None = None,
     seed: int = 0,
     output: str | Path | None = None,
     data_dir: str | None = None,
     device: str = "auto",
+    strategy: str = "auto",
     overwrite: bool = False,
     restart: bool = False,
     mixed_precision: bool = False,
@@ -172,13 +174,17 @@ def train(
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
     recipe = get_recipe(model_name, dataset).override(
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
+    data.make_augmenter(recipe.augment)  # an unknown name fails here, before any data is read
     out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
     device_name = use_device(device)
     log(f"Device: {device_name}")
+    placement = distribute.place(strategy)
+    log(placement.describe(recipe.batch_size))
 
-    run_dir = out.with_name(f".{out.name}.run")
+    # Every worker keeps its own run state; only the chief writes the model folder.
+    run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
     if restart:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -204,15 +210,22 @@ def train(
         *splits.train_arrays, recipe.batch_size, seed=seed, first_epoch=done, epochs=recipe.epochs,
         augment=recipe.augment,
     )
+    val, test = splits.val, splits.test
+    if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
+        train_stream, val, test = (distribute.shard_by_data(ds) for ds in (train_stream, val, test))
     info = splits.info
-    model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
     steps = -(-splits.num_train // recipe.batch_size)
-    model.compile(
-        optimizer=make_optimizer(recipe, steps),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit,
-    )
+    with placement.strategy.scope():
+        model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+        model.compile(
+            optimizer=make_optimizer(recipe, steps),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit,
+        )
+    if placement.workers > 1:
+        x, y = splits.train_arrays
+        distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
     log(
         f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
         f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
@@ -225,14 +238,14 @@ def train(
     ]
     try:
         model.fit(
-            train_stream, validation_data=splits.val, epochs=recipe.epochs, steps_per_epoch=steps,
+            train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps,
             callbacks=callbacks, verbose=verbose, shuffle=False,  # the stream shuffles, per epoch
         )
     except Diverged as err:
         kept = completed_epochs(run_dir / "backup")
         raise Diverged(f"{err}; the checkpoint of the last good epoch ({kept}) is kept in {run_dir}; "
                        "lower --learning-rate and pass --restart") from None
-    test_loss, test_acc = model.evaluate(splits.test, verbose=0)
+    test_loss, test_acc = model.evaluate(test, verbose=0)
     history = epoch_log.history()
     card = {
         "model": model_name,
@@ -256,13 +269,20 @@ def train(
         },
         "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
         "seed": seed,
-        "runtime": {"mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name},
+        "runtime": {
+            "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
+            "strategy": placement.name, "replicas": placement.replicas, "workers": placement.workers,
+        },
         "training_seconds": round(epoch_log.seconds, 2),
         "versions": library_versions(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": command or " ".join(sys.argv),
         "exports": {},
     }
+    if not placement.is_chief:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
+        return TrainResult(out, card, history, model)
     curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
     model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
     shutil.rmtree(run_dir, ignore_errors=True)
