@@ -13,7 +13,8 @@ import sys
 
 import click
 
-from zoo.errors import ZooError
+from zoo.artifacts import check_writable
+from zoo.errors import UsageError, ZooError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
 
@@ -53,6 +54,10 @@ class ZooGroup(click.Group):
             where = f"zoo {ctx.info_name}" if ctx and ctx.parent else "zoo"
             click.echo(f"{where}: error: {err.format_message()}", err=True)
             sys.exit(err.exit_code)
+        except OSError as err:  # a full disk, a permission, a folder that is a file: the system's own words
+            where = f": {err.filename}" if getattr(err, "filename", None) else ""
+            click.echo(f"zoo: error: {err.strerror or err}{where}", err=True)
+            sys.exit(1)
         except (click.Abort, KeyboardInterrupt):
             click.echo("zoo: interrupted", err=True)
             sys.exit(130)
@@ -67,8 +72,22 @@ device_option = click.option(
     "--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
     help="cpu hides GPUs; gpu fails if there is none; auto picks a GPU when there is one.",
 )
+def _check_data_dir(ctx, param, value):
+    if value is not None and os.path.exists(value) and not os.path.isdir(value):
+        raise UsageError(f"--data-dir {value} is not a folder")
+    return value
+
+
+def _check_output(ctx, param, value):
+    """An output path whose folder cannot be made fails before any work (existing files are replaced)."""
+    if value is not None:
+        check_writable(value, overwrite=True)
+    return value
+
+
 data_dir_option = click.option(
-    "--data-dir", default=None, help="tensorflow-datasets data folder (tfds' default if unset)."
+    "--data-dir", default=None, callback=_check_data_dir,
+    help="tensorflow-datasets data folder (tfds' default if unset).",
 )
 
 
@@ -174,7 +193,8 @@ def evaluate(model_dir, dataset, as_json, device, data_dir) -> None:
               help="savedmodel, keras, tflite, onnx, or all; repeat for several.")
 @click.option("--quantize", type=click.Choice(["int8"]), default=None,
               help="With tflite (or all): also write a full-integer int8 model_int8.tflite.")
-@click.option("--output", "-o", default=None, help="Folder for the exports (default: the model folder).")
+@click.option("--output", "-o", default=None, callback=_check_output,
+              help="Folder for the exports (default: the model folder).")
 @data_dir_option
 def export(model_dir, formats, quantize, output, data_dir) -> None:
     """Export a saved model for other applications and check each export's parity with Keras."""
@@ -222,7 +242,6 @@ def summary(model, dataset, input_shape, classes) -> None:
     """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
     start_tensorflow()
     from zoo import data, models
-    from zoo.errors import UsageError
     from zoo.summary import render
 
     shape = None
@@ -232,14 +251,15 @@ def summary(model, dataset, input_shape, classes) -> None:
         except ValueError:
             raise UsageError(f"--input-shape must be H,W,C integers like 32,32,3, got {input_shape!r}") from None
     elif dataset:
-        shape, classes = data.DATASETS[data.check_name(dataset)][0], classes or data.DATASETS[dataset][1]
+        shape = data.DATASETS[data.check_name(dataset)][0]
+        classes = data.DATASETS[dataset][1] if classes is None else classes
     click.echo(render(models.create(model, input_shape=shape, num_classes=classes)))
 
 
 @cli.command()
 @click.argument("image")
 @click.option("--kernel", "-k", required=True, type=click.Choice(["blur", "edge", "sharpen", "sobel-x", "sobel-y"]))
-@click.option("--output", "-o", required=True, help="PNG file to write.")
+@click.option("--output", "-o", required=True, callback=_check_output, help="PNG file to write.")
 def kernels(image, kernel, output) -> None:
     """Apply a classic 3x3 kernel to IMAGE (as grayscale) with tf.nn.conv2d and save the result."""
     start_tensorflow()
@@ -253,7 +273,7 @@ def kernels(image, kernel, output) -> None:
 @click.argument("model_dir")
 @click.option("--image", default=None, help="Image file to look at.")
 @click.option("--index", type=int, default=None, help="Or: index of a test image of the card's dataset (default 0).")
-@click.option("--output", "-o", required=True, help="Folder for the PNG grids.")
+@click.option("--output", "-o", required=True, callback=_check_output, help="Folder for the PNG grids.")
 @data_dir_option
 def visualize(model_dir, image, index, output, data_dir) -> None:
     """PNG grids of the first conv layer's filters and of every conv layer's activation maps for one input."""
@@ -266,7 +286,8 @@ def visualize(model_dir, image, index, output, data_dir) -> None:
 
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True)
-@click.option("--output", "-o", default="curves.png", show_default=True, help="PNG file to write.")
+@click.option("--output", "-o", default="curves.png", show_default=True, callback=_check_output,
+              help="PNG file to write.")
 def plot(run_dirs, output) -> None:
     """Overlay the training curves (loss, accuracy; train vs validation) of several model folders."""
     from zoo.plots import plot_runs

@@ -93,8 +93,10 @@ def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
     if dest.exists() and not overwrite:
         raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
     parent = dest.parent
-    while not parent.exists():
+    while not parent.exists() and not parent.is_symlink():
         parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write to {dest}: {parent} is not a folder")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write to {dest}: {parent} is not writable")
     return dest
@@ -148,8 +150,10 @@ def save(
 def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
     """The card of a saved model; a missing or unreadable one is a one-line error."""
     model_dir = Path(model_dir)
-    if not model_dir.is_dir():
+    if not model_dir.exists():
         raise ModelFileError(f"model folder {model_dir} does not exist")
+    if not model_dir.is_dir():
+        raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE
     try:
         card = json.loads(path.read_text())

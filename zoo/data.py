@@ -180,8 +180,8 @@ def make_augmenter(augment: Sequence[str], seed: int | None = None):
     known = {
         "flip": lambda: keras.layers.RandomFlip("horizontal", seed=seed),
         "shift": lambda: keras.layers.RandomTranslation(0.125, 0.125, fill_mode="reflect", seed=seed),
-        # Digits on a black background: shift by up to 10% (about 3 px on 28x28) and fill with black.
-        "translate": lambda: keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+        # Digits on a black background: shift by up to 7.5% (2 px on 28x28) and fill with black.
+        "translate": lambda: keras.layers.RandomTranslation(0.075, 0.075, fill_mode="constant", seed=seed),
     }
     unknown = [a for a in augment if a not in known]
     if unknown:

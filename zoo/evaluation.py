@@ -19,6 +19,11 @@ def check_compatible(card: dict[str, Any], dataset: str) -> None:
             f"model expects {'x'.join(map(str, card['input_shape']))} images and {card['num_classes']} classes, "
             f"but {dataset} has {'x'.join(map(str, shape))} images and {classes} classes"
         )
+    if card.get("dataset") and card["dataset"] != dataset:
+        raise UsageError(
+            f"this {card['model']} was trained on {card['dataset']}, not {dataset}: its classes "
+            f"({', '.join(card['class_names'][:3])}, ...) mean nothing there; evaluate it on {card['dataset']}"
+        )
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:

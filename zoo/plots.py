@@ -99,6 +99,8 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
     from zoo import data
     from zoo.prediction import prepare_image
 
+    if index is not None and index < 0:
+        raise UsageError(f"--index must be zero or positive, got {index}")
     model, card = artifacts.load(model_dir)
     convs = conv_layers(model)
     if not convs:

@@ -106,6 +106,8 @@ def predict(
     model, card = artifacts.load(model_dir)
     if invert is None:
         invert = "auto" if card["dataset"] in DARK_BACKGROUND_DATASETS else False
+    if top_k > card["num_classes"]:
+        raise UsageError(f"--top-k must be between 1 and {card['num_classes']} (the model's classes), got {top_k}")
     names = card.get("class_names") or [str(i) for i in range(card["num_classes"])]
     results: list[Prediction] = []
     batch, slots = [], []

@@ -66,6 +66,8 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
 
 def check_positive(**values: float | None) -> None:
     for name, value in values.items():
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
         if value is not None and value <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
@@ -180,6 +182,7 @@ def train(
     out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
     device_name = use_device(device)
     log(f"Device: {device_name}")
+    data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
     placement = distribute.place(strategy)
     log(placement.describe(recipe.batch_size))
 

@@ -77,7 +77,7 @@ def create(
     """Build model ``name`` (uncompiled) for ``input_shape`` (H, W, C) and ``num_classes`` outputs."""
     config = get_config(name)
     shape = tuple(int(d) for d in (input_shape or config.input_shape))
-    classes = int(num_classes or config.num_classes)
+    classes = int(config.num_classes if num_classes is None else num_classes)
     if len(shape) != 3 or min(shape) < 1:
         raise UsageError(f"input shape must be H,W,C with positive sizes, got {shape}")
     if min(shape[:2]) < config.min_input_size:

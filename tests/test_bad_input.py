@@ -1,0 +1,134 @@
+"""Every CLI argument's bad values: each is one line on stderr, a non-zero exit, no traceback, and nothing written.
+
+Placeholders: {model} a trained LeNet-5 folder (mnist), {file} an ordinary file (so '{file}/x' cannot be created),
+{empty} an empty data folder, {img} a PNG image, {missing} a path that does not exist, {tfds} a data folder not
+yet made.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_cli import assert_one_line_error
+
+CASES = [
+    # train
+    (["train", "resnet9"], 2, "unknown model 'resnet9'; known: alexnet, cifar_cnn, lenet5, mlp"),
+    (["train", "lenet5", "-d", "imagenet"], 2, "unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"),
+    (["train", "alexnet", "-d", "mnist"], 2, "alexnet needs images of at least 63x63; mnist has 28x28"),
+    (["train", "lenet5", "--epochs", "0"], 2, "--epochs must be positive, got 0"),
+    (["train", "lenet5", "--epochs", "-2"], 2, "--epochs must be positive, got -2"),
+    (["train", "lenet5", "--epochs", "ten"], 2, "'ten' is not a valid integer"),
+    (["train", "lenet5", "--epochs", "2.5"], 2, "'2.5' is not a valid integer"),
+    (["train", "lenet5", "--batch-size", "0"], 2, "--batch-size must be positive, got 0"),
+    (["train", "lenet5", "--batch-size", "-32"], 2, "--batch-size must be positive, got -32"),
+    (["train", "lenet5", "--batch-size", "many"], 2, "'many' is not a valid integer"),
+    (["train", "lenet5", "--lr", "0"], 2, "--learning-rate must be positive, got 0.0"),
+    (["train", "lenet5", "--lr", "-1e-3"], 2, "--learning-rate must be positive, got -0.001"),
+    (["train", "lenet5", "--lr", "fast"], 2, "'fast' is not a valid float"),
+    (["train", "lenet5", "--lr", "nan"], 2, "--learning-rate must be a finite number, got nan"),
+    (["train", "lenet5", "--seed", "-1"], 2, "--seed must be zero or positive, got -1"),
+    (["train", "lenet5", "--seed", "x"], 2, "'x' is not a valid integer"),
+    (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: flip, shift, translate"),
+    (["train", "lenet5", "--device", "tpu"], 2, "'tpu' is not one of 'auto', 'cpu', 'gpu'"),
+    (["train", "lenet5", "--strategy", "ring"], 2, "'ring' is not one of 'auto', 'one', 'mirrored', 'multiworker'"),
+    (["train", "lenet5", "--output", "{model}"], 2, "already exists; pass --overwrite to replace it"),
+    (["train", "lenet5", "--output", "{file}/m"], 2, "cannot write to {file}/m: {file} is not a folder"),
+    (["train", "lenet5", "--data-dir", "{empty}"], 1, "dataset 'mnist' is not prepared in {empty}"),
+    (["train", "lenet5", "--data-dir", "{file}"], 2, "--data-dir {file} is not a folder"),
+    (["train", "lenet5", "--bogus"], 2, "No such option '--bogus'"),
+    # evaluate
+    (["evaluate", "{missing}"], 1, "{missing} does not exist"),
+    (["evaluate", "{file}"], 1, "{file} is a file, not a model folder"),
+    (["evaluate", "{empty}"], 1, "{empty}/card.json is missing: {empty} is not a zoo model folder"),
+    (["evaluate", "{model}", "-d", "fashion_mnist"], 2, "this lenet5 was trained on mnist, not fashion_mnist"),
+    (["evaluate", "{model}", "-d", "cifar10"], 2, "expects 28x28x1 images and 10 classes, but cifar10 has 32x32x3"),
+    (["evaluate", "{model}", "-d", "svhn"], 2, "unknown dataset 'svhn'"),
+    (["evaluate", "{model}", "--device", "npu"], 2, "'npu' is not one of"),
+    (["evaluate", "{model}", "--data-dir", "{empty}"], 1, "dataset 'mnist' is not prepared in {empty}"),
+    (["evaluate"], 2, "Missing argument 'MODEL_DIR'"),
+    # export
+    (["export", "{missing}"], 1, "{missing} does not exist"),
+    (["export", "{model}", "--format", "pdf"], 2, "unknown export format 'pdf'"),
+    (["export", "{model}", "--quantize", "int4"], 2, "'int4' is not 'int8'"),
+    (["export", "{model}", "--output", "{file}/exports"], 2, "cannot write to {file}/exports: {file} is not a folder"),
+    # predict
+    (["predict", "{model}"], 2, "Missing argument 'IMAGES...'"),
+    (["predict", "{missing}", "{img}"], 1, "{missing} does not exist"),
+    (["predict", "{model}", "{missing}"], 1, "{missing}: no such file"),
+    (["predict", "{model}", "{file}"], 1, "{file}: not an image PIL can read"),
+    (["predict", "{model}", "{img}", "--top-k", "0"], 2, "--top-k must be positive, got 0"),
+    (["predict", "{model}", "{img}", "--top-k", "11"], 2, "--top-k must be between 1 and 10 (the model's classes)"),
+    (["predict", "{model}", "{img}", "--top-k", "three"], 2, "'three' is not a valid integer"),
+    # summary
+    (["summary", "vgg16"], 2, "unknown model 'vgg16'"),
+    (["summary", "lenet5", "-d", "imagenet"], 2, "unknown dataset 'imagenet'"),
+    (["summary", "lenet5", "--input-shape", "28,28"], 2, "input shape must be H,W,C with positive sizes, got (28, 28)"),
+    (["summary", "lenet5", "--input-shape", "a,b,c"], 2, "--input-shape must be H,W,C integers like 32,32,3"),
+    (["summary", "lenet5", "--input-shape", "0,28,1"], 2, "must be H,W,C with positive sizes, got (0, 28, 1)"),
+    (["summary", "lenet5", "--input-shape", "8,8,1"], 2, "lenet5 needs images of at least 12x12, got 8x8"),
+    (["summary", "lenet5", "--classes", "0"], 2, "num_classes must be at least 2, got 0"),
+    (["summary", "lenet5", "--classes", "-4"], 2, "num_classes must be at least 2, got -4"),
+    # kernels
+    (["kernels", "{missing}", "-k", "blur", "-o", "out.png"], 1, "{missing}: no such file"),
+    (["kernels", "{img}", "-k", "wave", "-o", "out.png"], 2, "'wave' is not one of 'blur', 'edge'"),
+    (["kernels", "{img}", "-k", "blur"], 2, "Missing option '--output'"),
+    (["kernels", "{img}", "-k", "blur", "-o", "{file}/out.png"], 2, "cannot write to {file}/out.png"),
+    # visualize
+    (["visualize", "{missing}", "-o", "viz"], 1, "{missing} does not exist"),
+    (["visualize", "{model}", "--image", "{missing}", "-o", "viz"], 1, "{missing}: no such file"),
+    (["visualize", "{model}", "--index", "-1", "-o", "viz"], 2, "--index must be zero or positive, got -1"),
+    (["visualize", "{model}", "--index", "x", "-o", "viz"], 2, "'x' is not a valid integer"),
+    (["visualize", "{model}", "--image", "{img}", "-o", "{file}/viz"], 2, "cannot write to {file}/viz"),
+    # plot
+    (["plot", "{missing}"], 2, "{missing} has no history.csv: not a zoo run folder"),
+    (["plot", "{model}", "-o", "{file}/c.png"], 2, "cannot write to {file}/c.png"),
+    # data
+    (["data", "import", "svhn", "--from", "{empty}"], 2, "unknown dataset 'svhn'"),
+    (["data", "import", "mnist", "--from", "{missing}", "--data-dir", "{tfds}"], 2, "--from {missing}: no such file"),
+    (["data", "import", "mnist", "--from", "{empty}", "--data-dir", "{tfds}"], 1, "{empty}: no train-images-idx3"),
+    (["data", "import", "mnist"], 2, "Missing option '--from'"),
+    (["data", "import", "mnist", "--from", "{empty}", "--data-dir", "{file}"], 2, "--data-dir {file} is not a folder"),
+    (["data", "list", "--data-dir", "{file}"], 2, "--data-dir {file} is not a folder"),
+]
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+@pytest.fixture
+def workdir(trained_lenet, tmp_path, monkeypatch):
+    """A working folder with a trained model, a file, an empty data folder and an image; tfds reports no network."""
+    import shutil
+
+    import zoo.data
+
+    shutil.copytree(trained_lenet, tmp_path / "model")
+    (tmp_path / "file").write_text("just a file\n")
+    (tmp_path / "empty").mkdir()
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "digit.png")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(zoo.data, "_reachable", lambda host, timeout=5.0: False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_is_one_line_nonzero_and_writes_nothing(workdir, cli_runner, zoo_cli, args, code, message):
+    names = {"model": "model", "file": "file", "empty": "empty", "img": "digit.png", "missing": "no/such/thing",
+             "tfds": "tfds"}
+    paths = {k: str(workdir / v) for k, v in names.items()}
+    before = snapshot(workdir)
+    result = cli_runner.invoke(zoo_cli, [a.format(**paths) for a in args])
+    assert_one_line_error(result, code, message.format(**paths))
+    assert snapshot(workdir) == before, "a failed command wrote or changed files"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_unwritable_output_folder(workdir, cli_runner, zoo_cli):
+    locked = workdir / "locked"
+    locked.mkdir(mode=0o555)
+    result = cli_runner.invoke(zoo_cli, ["train", "lenet5", "--output", str(locked / "m")])
+    assert_one_line_error(result, 2, f"cannot write to {locked / 'm'}: {locked} is not writable")
