@@ -295,6 +295,45 @@ def plot(run_dirs, output) -> None:
     click.echo(plot_runs(list(run_dirs), output))
 
 
+@cli.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="Dataset whose images to use (default: the model's).")
+@click.option("--batch-size", type=int, default=None, help="Training batch size (default: the recipe's).")
+@click.option("--steps", type=int, default=100, show_default=True, help="Training steps timed after warm-up.")
+@click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@click.option("--save", default=None, callback=_check_output, help="Also write the measurements to this JSON file.")
+@device_option
+@data_dir_option
+def bench(model, dataset, batch_size, steps, jit, as_json, save, device, data_dir) -> None:
+    """Training images/s, inference images/s at batch 1 and 256, and batch-1 latency p50/p99, with the machine."""
+    start_tensorflow(device)
+    from zoo.artifacts import atomic_write_text
+    from zoo.bench import bench as run
+    from zoo.bench import format_report
+
+    result = run(model, dataset, batch_size=batch_size, device=device, train_steps=steps, jit=jit,
+                 data_dir=data_dir)
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+    if save:
+        atomic_write_text(save, json.dumps(result, indent=2) + "\n")
+
+
+@cli.command()
+@click.argument("models_dir", default="saved_models")
+@click.option("--bench-dir", default="benchmarks/results", show_default=True,
+              help="Folder of `zoo bench --save` JSON files to include.")
+@click.option("--output", "-o", default=".", show_default=True, callback=_check_output,
+              help="Folder to write RESULTS.md and results.csv into.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if RESULTS.md or results.csv is out of date.")
+def results(models_dir, bench_dir, output, check) -> None:
+    """Write RESULTS.md and results.csv from the cards of the saved models (and the saved benchmarks)."""
+    from zoo.results import write_results
+
+    for path, state in write_results(models_dir, bench_dir, output, check=check):
+        click.echo(f"{path}: {state}")
+
+
 @cli.group()
 def data() -> None:
     """Prepare datasets from files downloaded by hand (air-gapped machines) and list what is prepared."""

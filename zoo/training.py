@@ -91,11 +91,14 @@ class EpochLog:
         saved = json.loads(path.read_text()) if path.exists() else {}
         self.epochs: dict[int, dict[str, float]] = {int(k): v for k, v in saved.get("epochs", {}).items()}
         self.seconds: float = saved.get("seconds", 0.0)
+        self.epoch_seconds: dict[int, float] = {int(k): v for k, v in saved.get("epoch_seconds", {}).items()}
 
     def record(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
         self.epochs[epoch] = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
         self.seconds += seconds
-        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds}
+        self.epoch_seconds[epoch] = round(seconds, 3)
+        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds,
+                   "epoch_seconds": {str(k): v for k, v in sorted(self.epoch_seconds.items())}}
         artifacts.atomic_write_text(self.path, json.dumps(payload))
 
     def history(self) -> dict[str, list[float]]:
@@ -277,6 +280,7 @@ def train(
             "strategy": placement.name, "replicas": placement.replicas, "workers": placement.workers,
         },
         "training_seconds": round(epoch_log.seconds, 2),
+        "epoch_seconds": [epoch_log.epoch_seconds[k] for k in sorted(epoch_log.epoch_seconds)],
         "versions": library_versions(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": command or " ".join(sys.argv),

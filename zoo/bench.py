@@ -1,0 +1,128 @@
+"""Speed of a model as zoo trains and serves it: training images/s, inference images/s, latency at batch 1.
+
+Training is measured on the training path ``zoo train`` uses (the recipe's optimizer, the in-memory epoch stream,
+``model.fit``), after a warm-up that absorbs tracing; inference on ``predict_on_batch`` of in-memory images.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from typing import Any
+
+import numpy as np
+
+from zoo import data, models
+from zoo.device import cpu_name, library_versions, use_device
+from zoo.errors import UsageError
+from zoo.recipes import get_recipe
+
+
+def machine() -> dict[str, Any]:
+    """The machine a figure was measured on: CPU model and cores, GPUs, OS, library versions."""
+    import tensorflow as tf
+
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        gpus.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "gpus": gpus, "os": platform.platform(terse=True),
+            **library_versions()}
+
+
+def _time_fit(model, stream, steps: int) -> float:
+    start = time.perf_counter()
+    model.fit(stream, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    return time.perf_counter() - start
+
+
+def bench(
+    model_name: str,
+    dataset: str | None = None,
+    *,
+    batch_size: int | None = None,
+    device: str = "auto",
+    train_steps: int = 100,
+    warmup_steps: int = 20,
+    latency_runs: int = 200,
+    jit: bool = False,
+    data_dir: str | None = None,
+) -> dict[str, Any]:
+    """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
+    import keras
+
+    from zoo.training import make_optimizer
+
+    config = models.get_config(model_name)
+    dataset = data.check_name(dataset or config.default_dataset)
+    for name, value in {"batch-size": batch_size, "steps": train_steps, "latency-runs": latency_runs}.items():
+        if value is not None and value < 1:
+            raise UsageError(f"--{name} must be positive, got {value}")
+    recipe = get_recipe(model_name, dataset).override(batch_size=batch_size)
+    device_name = use_device(device)
+    images, labels = data.load_arrays(dataset, "train", data_dir)
+    info = data.dataset_info(dataset, data_dir)
+
+    keras.utils.set_random_seed(0)
+    model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+    steps_per_epoch = -(-len(images) // recipe.batch_size)
+    model.compile(optimizer=make_optimizer(recipe, steps_per_epoch), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=jit)
+    total = warmup_steps + train_steps
+    epochs = -(-total * recipe.batch_size // len(images)) + 1
+    stream = data.make_epoch_stream(images, labels, recipe.batch_size, seed=0, first_epoch=0, epochs=epochs,
+                                    augment=recipe.augment)
+    _time_fit(model, stream.take(warmup_steps), warmup_steps)
+    seconds = _time_fit(model, stream.skip(warmup_steps), train_steps)
+    train_ips = train_steps * recipe.batch_size / seconds
+
+    x = images[:256].astype(np.float32) / 255.0
+    model.predict_on_batch(x)  # trace once
+    runs = max(3, min(20, latency_runs // 10))
+    start = time.perf_counter()
+    for _ in range(runs):
+        model.predict_on_batch(x)
+    infer_ips = runs * len(x) / (time.perf_counter() - start)
+
+    one = x[:1]
+    model.predict_on_batch(one)
+    latencies = []
+    for _ in range(latency_runs):
+        start = time.perf_counter()
+        model.predict_on_batch(one)
+        latencies.append(time.perf_counter() - start)
+    p50, p99 = np.percentile(np.array(latencies) * 1000, [50, 99])
+    return {
+        "model": model_name,
+        "dataset": dataset,
+        "params": model.count_params(),
+        "device": device_name,
+        "batch_size": recipe.batch_size,
+        "augment": list(recipe.augment),
+        "jit_compile": jit,
+        "train_images_per_s": round(train_ips, 1),
+        "train_seconds_per_epoch": round(len(images) * 0.9 / train_ips, 2),  # zoo trains on 90 %, validates on 10 %
+        "infer_images_per_s_batch256": round(infer_ips, 1),
+        "infer_images_per_s_batch1": round(1 / float(np.median(latencies)), 1),
+        "latency_ms_p50": round(float(p50), 3),
+        "latency_ms_p99": round(float(p99), 3),
+        "train_steps": train_steps,
+        "warmup_steps": warmup_steps,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def format_report(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    gpus = ", ".join(m["gpus"]) or "none"
+    lines = [
+        f"{r['model']} on {r['dataset']} ({r['params']:,} params), {r['device']}",
+        f"machine: {m['cpu']}, {m['cores']} cores; GPU: {gpus}; TensorFlow {m['tensorflow']}, Keras {m['keras']}",
+        f"train      {r['train_images_per_s']:>10,.0f} images/s  (batch {r['batch_size']}, "
+        f"{r['train_steps']} steps after {r['warmup_steps']} warm-up; ~{r['train_seconds_per_epoch']:.1f} s per epoch)",
+        f"inference  {r['infer_images_per_s_batch256']:>10,.0f} images/s  (batch 256)",
+        f"inference  {r['infer_images_per_s_batch1']:>10,.0f} images/s  (batch 1)",
+        f"latency    p50 {r['latency_ms_p50']:.2f} ms, p99 {r['latency_ms_p99']:.2f} ms  (batch 1)",
+    ]
+    return "\n".join(lines)
