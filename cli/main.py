@@ -129,7 +129,7 @@ def list_cmd() -> None:
 @click.option("--batch-size", type=int, default=None, help="Batch size (default: the recipe's).")
 @click.option("--learning-rate", "--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
 @click.option("--augment", default=None,
-              help="Comma-separated augmentations: flip, shift, translate; 'none' for none (default: the recipe's).")
+              help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
 @click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
@@ -301,11 +301,13 @@ def plot(run_dirs, output) -> None:
 @click.option("--batch-size", type=int, default=None, help="Training batch size (default: the recipe's).")
 @click.option("--steps", type=int, default=100, show_default=True, help="Training steps timed after warm-up.")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option("--steps-per-execution", type=int, default=1, show_default=True,
+              help="Training steps per tf.function call (Keras steps_per_execution).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.option("--save", default=None, callback=_check_output, help="Also write the measurements to this JSON file.")
 @device_option
 @data_dir_option
-def bench(model, dataset, batch_size, steps, jit, as_json, save, device, data_dir) -> None:
+def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, save, device, data_dir) -> None:
     """Training images/s, inference images/s at batch 1 and 256, and batch-1 latency p50/p99, with the machine."""
     start_tensorflow(device)
     from zoo.artifacts import atomic_write_text
@@ -313,7 +315,7 @@ def bench(model, dataset, batch_size, steps, jit, as_json, save, device, data_di
     from zoo.bench import format_report
 
     result = run(model, dataset, batch_size=batch_size, device=device, train_steps=steps, jit=jit,
-                 data_dir=data_dir)
+                 steps_per_execution=steps_per_execution, data_dir=data_dir)
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
     if save:
         atomic_write_text(save, json.dumps(result, indent=2) + "\n")

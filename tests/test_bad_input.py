@@ -31,7 +31,7 @@ CASES = [
     (["train", "lenet5", "--lr", "nan"], 2, "--learning-rate must be a finite number, got nan"),
     (["train", "lenet5", "--seed", "-1"], 2, "--seed must be zero or positive, got -1"),
     (["train", "lenet5", "--seed", "x"], 2, "'x' is not a valid integer"),
-    (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: flip, shift, translate"),
+    (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: distort, flip, shift"),
     (["train", "lenet5", "--device", "tpu"], 2, "'tpu' is not one of 'auto', 'cpu', 'gpu'"),
     (["train", "lenet5", "--strategy", "ring"], 2, "'ring' is not one of 'auto', 'one', 'mirrored', 'multiworker'"),
     (["train", "lenet5", "--output", "{model}"], 2, "already exists; pass --overwrite to replace it"),

@@ -46,6 +46,7 @@ def bench(
     warmup_steps: int = 20,
     latency_runs: int = 200,
     jit: bool = False,
+    steps_per_execution: int = 1,
     data_dir: str | None = None,
 ) -> dict[str, Any]:
     """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
@@ -55,7 +56,8 @@ def bench(
 
     config = models.get_config(model_name)
     dataset = data.check_name(dataset or config.default_dataset)
-    for name, value in {"batch-size": batch_size, "steps": train_steps, "latency-runs": latency_runs}.items():
+    for name, value in {"batch-size": batch_size, "steps": train_steps, "latency-runs": latency_runs,
+                        "steps-per-execution": steps_per_execution}.items():
         if value is not None and value < 1:
             raise UsageError(f"--{name} must be positive, got {value}")
     recipe = get_recipe(model_name, dataset).override(batch_size=batch_size)
@@ -67,7 +69,7 @@ def bench(
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
     steps_per_epoch = -(-len(images) // recipe.batch_size)
     model.compile(optimizer=make_optimizer(recipe, steps_per_epoch), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=jit)
+                  metrics=["accuracy"], jit_compile=jit, steps_per_execution=steps_per_execution)
     total = warmup_steps + train_steps
     epochs = -(-total * recipe.batch_size // len(images)) + 1
     stream = data.make_epoch_stream(images, labels, recipe.batch_size, seed=0, first_epoch=0, epochs=epochs,
@@ -100,6 +102,7 @@ def bench(
         "batch_size": recipe.batch_size,
         "augment": list(recipe.augment),
         "jit_compile": jit,
+        "steps_per_execution": steps_per_execution,
         "train_images_per_s": round(train_ips, 1),
         "train_seconds_per_epoch": round(len(images) * 0.9 / train_ips, 2),  # zoo trains on 90 %, validates on 10 %
         "infer_images_per_s_batch256": round(infer_ips, 1),
@@ -113,11 +116,17 @@ def bench(
     }
 
 
+def options(r: dict[str, Any]) -> str:
+    """The settings a figure was measured with, in words."""
+    return (f"batch {r['batch_size']}, XLA {'on' if r['jit_compile'] else 'off'}, "
+            f"steps/execution {r.get('steps_per_execution', 1)}, augment {'+'.join(r['augment']) or 'none'}")
+
+
 def format_report(r: dict[str, Any]) -> str:
     m = r["machine"]
     gpus = ", ".join(m["gpus"]) or "none"
     lines = [
-        f"{r['model']} on {r['dataset']} ({r['params']:,} params), {r['device']}",
+        f"{r['model']} on {r['dataset']} ({r['params']:,} params), {r['device']}; {options(r)}",
         f"machine: {m['cpu']}, {m['cores']} cores; GPU: {gpus}; TensorFlow {m['tensorflow']}, Keras {m['keras']}",
         f"train      {r['train_images_per_s']:>10,.0f} images/s  (batch {r['batch_size']}, "
         f"{r['train_steps']} steps after {r['warmup_steps']} warm-up; ~{r['train_seconds_per_epoch']:.1f} s per epoch)",

@@ -53,6 +53,20 @@ def _class_names(card: dict[str, Any]) -> list[str]:
     return list(card.get("class_names") or [str(i) for i in range(card["num_classes"])])
 
 
+def _uint8_function(model: keras.Model, card: dict[str, Any], outputs=None):
+    """The model behind a raw-uint8-image input: ``images [batch, H, W, C] → outputs(probabilities)``
+    (default ``{"probabilities": ...}``)."""
+    import tensorflow as tf
+
+    outputs = outputs or (lambda probabilities: {"probabilities": probabilities})
+
+    @tf.function(input_signature=[tf.TensorSpec([None, *card["input_shape"]], tf.uint8, name="images")])
+    def serve(images):
+        return outputs(model(tf.cast(images, tf.float32) / 255.0, training=False))
+
+    return serve
+
+
 def write_savedmodel(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
     """A SavedModel with uint8 ``serving_default``, float ``serving_float`` and ``class_names`` signatures."""
     import keras
@@ -65,10 +79,6 @@ def write_savedmodel(model: keras.Model, card: dict[str, Any], dest: Path, data_
         class_id = tf.argmax(probabilities, axis=1, output_type=tf.int32)
         return {"probabilities": probabilities, "class_id": class_id, "class_name": tf.gather(names, class_id)}
 
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.uint8, name="images")])
-    def serving_default(images):
-        return outputs(model(tf.cast(images, tf.float32) / 255.0, training=False))
-
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
     def serving_float(images):
         return outputs(model(images, training=False))
@@ -79,7 +89,7 @@ def write_savedmodel(model: keras.Model, card: dict[str, Any], dest: Path, data_
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serving_default)
+    archive.add_endpoint("serving_default", _uint8_function(model, card, outputs))
     archive.add_endpoint("serving_float", serving_float)
     archive.add_endpoint("class_names", class_names)
     archive.write_out(str(dest), verbose=False)
@@ -102,16 +112,6 @@ def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     return lambda images: model.predict(images.astype(np.float32) / 255.0, verbose=0)
 
-
-def _uint8_function(model: keras.Model, card: dict[str, Any]):
-    """The model behind a raw-uint8-image input: ``images [batch, H, W, C] → probabilities``."""
-    import tensorflow as tf
-
-    @tf.function(input_signature=[tf.TensorSpec([None, *card["input_shape"]], tf.uint8, name="images")])
-    def serve(images):
-        return {"probabilities": model(tf.cast(images, tf.float32) / 255.0, training=False)}
-
-    return serve
 
 
 def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, configure=None) -> bytes:

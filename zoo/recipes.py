@@ -20,7 +20,8 @@ class Recipe:
     batch_size: int = 128
     weight_decay: float = 0.0
     # "flip" (horizontal), "shift" (translation by up to 1/8, reflected edges),
-    # "translate" (translation by up to 7.5% = 2 px on 28x28, black fill, for digits)
+    # "translate" (translation by up to 7.5% = 2 px on 28x28, black fill, for digits),
+    # "distort" (rotation up to 8 degrees and zoom up to 8 %, black fill, for digits)
     augment: tuple[str, ...] = ()
 
     def override(self, **changes: Any) -> Recipe:

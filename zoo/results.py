@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.artifacts import CARD_FILE, atomic_write_text
+from zoo.bench import options
 from zoo.errors import UsageError, ZooError
 from zoo.recipes import TARGETS
 
@@ -116,14 +117,14 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
     if benches:
         out += [
             "", "## Speed (`zoo bench`)", "",
-            "| model | dataset | device | batch | train images/s | inference images/s (256) | (1) "
+            "| model | dataset | device | settings | train images/s | inference images/s (256) | (1) "
             "| latency p50 | p99 | machine | date |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---|---|",
         ]
         for b in benches:
             m = b["machine"]
             out.append(
-                f"| {b['model']} | {b['dataset']} | {b['device']} | {b['batch_size']} | "
+                f"| {b['model']} | {b['dataset']} | {b['device']} | {options(b)} | "
                 f"{b['train_images_per_s']:,.0f} | "
                 f"{b['infer_images_per_s_batch256']:,.0f} | {b['infer_images_per_s_batch1']:,.0f} | "
                 f"{b['latency_ms_p50']:.2f} ms | {b['latency_ms_p99']:.2f} ms | "

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Measure zoo's training-speed options on the real data, one at a time (nothing else should be running),
+# and save each for `zoo results`. Usage: bash benchmarks/speed_options.sh
+set -euo pipefail
+out=benchmarks/results
+mkdir -p "$out"
+zoo bench lenet5 --dataset mnist --save "$out/bench_lenet5_mnist.json"
+zoo bench lenet5 --dataset mnist --jit --save "$out/bench_lenet5_mnist_jit.json"
+zoo bench lenet5 --dataset mnist --batch-size 256 --save "$out/bench_lenet5_mnist_b256.json"
+zoo bench lenet5 --dataset mnist --steps-per-execution 8 --save "$out/bench_lenet5_mnist_spe8.json"
+zoo bench mlp --dataset mnist --save "$out/bench_mlp_mnist.json"
+zoo bench cifar_cnn --dataset cifar10 --steps 30 --save "$out/bench_cifar_cnn_cifar10.json"
