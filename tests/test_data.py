@@ -52,3 +52,17 @@ def test_no_internet_gives_one_line_telling_how_to_prepare(tmp_path, monkeypatch
     message = str(err.value)
     assert "\n" not in message
     assert "not prepared" in message and "zoo data import mnist" in message and str(tmp_path) in message
+
+
+def test_epoch_stream_replays_shuffles_and_augmentations_from_any_epoch():
+    from conftest import synthetic_split
+
+    images, labels = synthetic_split("mnist", "train")
+    kwargs = {"seed": 7, "epochs": 3, "augment": ("translate", "distort", "flip")}
+    full = [x.numpy() for x, _ in data.make_epoch_stream(images, labels, 100, first_epoch=0, **kwargs)]
+    resumed = [x.numpy() for x, _ in data.make_epoch_stream(images, labels, 100, first_epoch=2, **kwargs)]
+    assert len(full) == 12 and len(resumed) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(full[8:], resumed, strict=True))
+    assert not np.array_equal(full[0], full[4]), "each epoch draws new orders and augmentations"
+    plain = next(iter(data.make_epoch_stream(images, labels, 100, seed=7, first_epoch=0, epochs=1)))[0].numpy()
+    assert not np.array_equal(plain, full[0]) and 0.0 <= full[0].min() and full[0].max() <= 1.0

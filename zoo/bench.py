@@ -17,6 +17,7 @@ from zoo import data, models
 from zoo.device import cpu_name, library_versions, use_device
 from zoo.errors import UsageError
 from zoo.recipes import get_recipe
+from zoo.results import options
 
 
 def machine() -> dict[str, Any]:
@@ -114,12 +115,6 @@ def bench(
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),
     }
-
-
-def options(r: dict[str, Any]) -> str:
-    """The settings a figure was measured with, in words."""
-    return (f"batch {r['batch_size']}, XLA {'on' if r['jit_compile'] else 'off'}, "
-            f"steps/execution {r.get('steps_per_execution', 1)}, augment {'+'.join(r['augment']) or 'none'}")
 
 
 def format_report(r: dict[str, Any]) -> str:

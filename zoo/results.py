@@ -14,21 +14,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zoo.artifacts import CARD_FILE, atomic_write_text
-from zoo.bench import options
+from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_history
 from zoo.errors import UsageError, ZooError
 from zoo.recipes import TARGETS
 
 CSV_FIELDS = [
     "model", "dataset", "test_accuracy", "target", "reached", "test_loss", "val_accuracy", "params", "epochs",
     "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
-    "train_images_per_s", "device", "date", "command",
+    "train_images_per_s", "seconds_to_target_val", "seconds_to_99_val", "device", "date", "command",
 ]
 
 DATASET_NOTES = {
     "cifar10": "cifar10 here is rebuilt from JPEG copies of the images (../shared/data), so accuracies differ "
                "slightly from those on the original PNG-exact pixels.",
 }
+
+
+def seconds_to(history: dict[str, list[float]], epoch_seconds: list[float], accuracy: float | None) -> float | None:
+    """Training seconds until validation accuracy first reached ``accuracy`` (None if it never did)."""
+    if accuracy is None or not epoch_seconds:
+        return None
+    elapsed = 0.0
+    for seconds, val in zip(epoch_seconds, history.get("val_accuracy", []), strict=False):
+        elapsed += seconds
+        if val >= accuracy:
+            return round(elapsed, 1)
+    return None
 
 
 def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
@@ -40,6 +51,7 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
         target = TARGETS.get((card["model"], card["dataset"]))
         seconds = float(card.get("training_seconds") or 0)
         train_images = int(card.get("examples", {}).get("train", 0))
+        history = read_history(card_path.parent) if (card_path.parent / HISTORY_FILE).exists() else {}
         rows.append({
             "model": card["model"],
             "dataset": card["dataset"],
@@ -58,6 +70,8 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
             "train_images": train_images,
             "training_seconds": round(seconds, 1),
             "train_images_per_s": round(train_images * card["epochs"] / seconds) if seconds else None,
+            "seconds_to_target_val": seconds_to(history, card.get("epoch_seconds", []), target),
+            "seconds_to_99_val": seconds_to(history, card.get("epoch_seconds", []), 0.99),
             "device": card.get("runtime", {}).get("device", "not recorded"),
             "date": card.get("date", "")[:10],
             "command": card.get("command", ""),
@@ -75,8 +89,18 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[s
     return benches, comparisons
 
 
+def options(r: dict[str, Any]) -> str:
+    """The settings a figure was measured with, in words."""
+    return (f"batch {r['batch_size']}, XLA {'on' if r['jit_compile'] else 'off'}, "
+            f"steps/execution {r.get('steps_per_execution', 1)}, augment {'+'.join(r['augment']) or 'none'}")
+
+
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.2f} %"
+
+
+def _seconds(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0f} s"
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:
@@ -99,15 +123,16 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
         "## Accuracy",
         "",
         "| model | dataset | test accuracy | target | reached | test loss | params | epochs | recipe "
-        "| training time | train images/s | machine |",
-        "|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---|",
+        "| training time | train images/s | time to target (val) | machine |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in rows:
         recipe = f"{r['optimizer']} {r['learning_rate']:g} {r['schedule']}, batch {r['batch_size']}, aug {r['augment']}"
         out.append(
             f"| {r['model']} | {r['dataset']} | {_pct(r['test_accuracy'])} | {_pct(r['target'])} | "
             f"{r['reached'] or '—'} | {r['test_loss']:.4f} | {r['params']:,} | {r['epochs']} | {recipe} | "
-            f"{r['training_seconds']:.0f} s | {r['train_images_per_s'] or '—'} | {r['device']} |"
+            f"{r['training_seconds']:.0f} s | {r['train_images_per_s'] or '—'} | "
+            f"{_seconds(r['seconds_to_target_val'])} | {r['device']} |"
         )
     out += ["", "Commands, curves and notes:", ""]
     for r in rows:

@@ -181,7 +181,7 @@ def train(
     recipe = get_recipe(model_name, dataset).override(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
-    data.make_augmenter(recipe.augment)  # an unknown name fails here, before any data is read
+    data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
     out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
     device_name = use_device(device)
     log(f"Device: {device_name}")
