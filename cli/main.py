@@ -128,6 +128,8 @@ def list_cmd() -> None:
 @click.option("--epochs", type=int, default=None, help="Epochs (default: the recipe's).")
 @click.option("--batch-size", type=int, default=None, help="Batch size (default: the recipe's).")
 @click.option("--learning-rate", "--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
+@click.option("--recipe", "recipe_name", default="default", show_default=True,
+              help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).")
 @click.option("--augment", default=None,
               help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
@@ -141,8 +143,8 @@ def list_cmd() -> None:
 @device_option
 @data_dir_option
 def train(
-    model, dataset, epochs, batch_size, learning_rate, augment, seed, output, overwrite, restart, mixed_precision,
-    jit, strategy, device, data_dir,
+    model, dataset, epochs, batch_size, learning_rate, recipe_name, augment, seed, output, overwrite, restart,
+    mixed_precision, jit, strategy, device, data_dir,
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
@@ -152,6 +154,7 @@ def train(
     dataset = dataset or models.get_config(model).default_dataset
     run(
         model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        recipe_name=recipe_name,
         augment=None if augment is None else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
         output=output, overwrite=overwrite, restart=restart, mixed_precision=mixed_precision, jit=jit,
         device=device, strategy=strategy, data_dir=data_dir,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from zoo.errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -61,6 +63,22 @@ TARGETS: dict[tuple[str, str], float] = {
 }
 
 
-def get_recipe(model: str, dataset: str) -> Recipe:
-    """The default recipe for ``model`` on ``dataset`` (a generic one where none is tuned)."""
-    return _RECIPES.get((model, dataset), _DEFAULT)
+# Named alternatives to a default recipe (``zoo train MODEL --recipe NAME``).
+_VARIANTS: dict[tuple[str, str, str], Recipe] = {
+    # Time to 99 % on a 2-core CPU: few epochs, a higher peak learning rate with warm-up, no augmentation.
+    ("lenet5", "mnist", "fast"): Recipe(epochs=3, learning_rate=3e-3, schedule="onecycle"),
+}
+
+
+def recipe_names(model: str, dataset: str) -> list[str]:
+    return ["default"] + sorted(n for m, d, n in _VARIANTS if (m, d) == (model, dataset))
+
+
+def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:
+    """The recipe ``name`` for ``model`` on ``dataset``: "default" (a generic one where none is tuned) or a
+    named variant."""
+    if name == "default":
+        return _RECIPES.get((model, dataset), _DEFAULT)
+    if (model, dataset, name) not in _VARIANTS:
+        raise UnknownNameError(f"recipe for {model} on {dataset}", name, recipe_names(model, dataset))
+    return _VARIANTS[(model, dataset, name)]

@@ -20,7 +20,7 @@ from zoo.recipes import TARGETS
 
 CSV_FIELDS = [
     "model", "dataset", "test_accuracy", "target", "reached", "test_loss", "val_accuracy", "params", "epochs",
-    "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
+    "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
     "train_images_per_s", "seconds_to_target_val", "seconds_to_99_val", "device", "date", "command",
 ]
 
@@ -48,7 +48,8 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
     for card_path in sorted(Path(models_dir).glob(f"*/{CARD_FILE}")):
         card = json.loads(card_path.read_text())
         metrics, recipe = card["metrics"], card.get("recipe", {})
-        target = TARGETS.get((card["model"], card["dataset"]))
+        recipe_name = recipe.get("name", "default")
+        target = TARGETS.get((card["model"], card["dataset"])) if recipe_name == "default" else None
         seconds = float(card.get("training_seconds") or 0)
         train_images = int(card.get("examples", {}).get("train", 0))
         history = read_history(card_path.parent) if (card_path.parent / HISTORY_FILE).exists() else {}
@@ -62,6 +63,7 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
             "val_accuracy": round(metrics.get("val_accuracy", float("nan")), 4),
             "params": card["params"],
             "epochs": card["epochs"],
+            "recipe": recipe_name,
             "batch_size": recipe.get("batch_size"),
             "optimizer": recipe.get("optimizer"),
             "learning_rate": recipe.get("learning_rate"),
@@ -127,7 +129,8 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
         "|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for r in rows:
-        recipe = f"{r['optimizer']} {r['learning_rate']:g} {r['schedule']}, batch {r['batch_size']}, aug {r['augment']}"
+        recipe = (f"{r['recipe']}: {r['optimizer']} {r['learning_rate']:g} {r['schedule']}, batch {r['batch_size']}, "
+                  f"aug {r['augment']}")
         out.append(
             f"| {r['model']} | {r['dataset']} | {_pct(r['test_accuracy'])} | {_pct(r['target'])} | "
             f"{r['reached'] or '—'} | {r['test_loss']:.4f} | {r['params']:,} | {r['epochs']} | {recipe} | "

@@ -156,6 +156,7 @@ def train(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     augment: list[str] | tuple[str, ...] | None = None,
+    recipe_name: str = "default",
     seed: int = 0,
     output: str | Path | None = None,
     data_dir: str | None = None,
@@ -178,7 +179,7 @@ def train(
     check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
-    recipe = get_recipe(model_name, dataset).override(
+    recipe = get_recipe(model_name, dataset, recipe_name).override(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
     data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
@@ -266,7 +267,7 @@ def train(
         },
         "params": model.count_params(),
         "epochs": recipe.epochs,
-        "recipe": recipe.to_dict(),
+        "recipe": {"name": recipe_name, **recipe.to_dict()},
         "metrics": {
             "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
             "val_loss": history.get("val_loss", [float("nan")])[-1],
