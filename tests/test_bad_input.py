@@ -32,6 +32,8 @@ CASES = [
     (["train", "lenet5", "--seed", "-1"], 2, "--seed must be zero or positive, got -1"),
     (["train", "lenet5", "--seed", "x"], 2, "'x' is not a valid integer"),
     (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: distort, flip, shift"),
+    (["train", "lenet5", "--recipe", "turbo"], 2, "unknown recipe for lenet5 on mnist 'turbo'; known: default, fast"),
+    (["train", "mlp", "--recipe", "fast"], 2, "unknown recipe for mlp on mnist 'fast'; known: default"),
     (["train", "lenet5", "--device", "tpu"], 2, "'tpu' is not one of 'auto', 'cpu', 'gpu'"),
     (["train", "lenet5", "--strategy", "ring"], 2, "'ring' is not one of 'auto', 'one', 'mirrored', 'multiworker'"),
     (["train", "lenet5", "--output", "{model}"], 2, "already exists; pass --overwrite to replace it"),

@@ -44,7 +44,7 @@ _DEFAULT = Recipe()
 _RECIPES: dict[tuple[str, str], Recipe] = {
     ("mlp", "mnist"): Recipe(epochs=20),
     ("mlp", "fashion_mnist"): Recipe(epochs=30),
-    ("lenet5", "mnist"): Recipe(epochs=30, augment=("translate",)),
+    ("lenet5", "mnist"): Recipe(epochs=40, augment=("translate", "distort")),
     ("lenet5", "fashion_mnist"): Recipe(epochs=25, augment=("flip",)),
     ("cifar_cnn", "cifar10"): Recipe(
         optimizer="sgd", learning_rate=0.05, schedule="onecycle", epochs=60, batch_size=128,
