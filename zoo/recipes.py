@@ -45,7 +45,7 @@ _RECIPES: dict[tuple[str, str], Recipe] = {
     ("mlp", "mnist"): Recipe(epochs=20),
     ("mlp", "fashion_mnist"): Recipe(epochs=30),
     ("lenet5", "mnist"): Recipe(epochs=40, augment=("translate", "distort")),
-    ("lenet5", "fashion_mnist"): Recipe(epochs=25, augment=("flip",)),
+    ("lenet5", "fashion_mnist"): Recipe(learning_rate=2e-3, epochs=40, augment=("flip",)),
     ("cifar_cnn", "cifar10"): Recipe(
         optimizer="sgd", learning_rate=0.05, schedule="onecycle", epochs=60, batch_size=128,
         weight_decay=5e-4, augment=("flip", "shift"),
