@@ -5,8 +5,9 @@
 Runs one after another, each in its own process, on the same machine and the same MNIST arrays (prepared tfds
 data): keras_baseline.py, torch_baseline.py (with a Python that has torch: ``pip install torch==2.13.0``), and
 ``zoo train lenet5 --dataset mnist`` for a few epochs. Each is timed by the median of its epochs after the first
-(which absorbs tracing and warm-up); the table gives the ratios to plain Keras. With ``--profile`` it also times the training step's main
-TensorFlow ops, to show where the time goes. Absolute times vary by machine; compare ratios.
+(which absorbs tracing and warm-up); the table gives the ratios to plain Keras. With ``--profile`` it also
+times the training step's main TensorFlow ops, to show where the time goes. Absolute times vary by machine;
+compare ratios.
 """
 
 from __future__ import annotations

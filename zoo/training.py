@@ -90,14 +90,16 @@ class EpochLog:
         self.path = path
         saved = json.loads(path.read_text()) if path.exists() else {}
         self.epochs: dict[int, dict[str, float]] = {int(k): v for k, v in saved.get("epochs", {}).items()}
-        self.seconds: float = saved.get("seconds", 0.0)
         self.epoch_seconds: dict[int, float] = {int(k): v for k, v in saved.get("epoch_seconds", {}).items()}
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.epoch_seconds.values())
 
     def record(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
         self.epochs[epoch] = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
-        self.seconds += seconds
         self.epoch_seconds[epoch] = round(seconds, 3)
-        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())}, "seconds": self.seconds,
+        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())},
                    "epoch_seconds": {str(k): v for k, v in sorted(self.epoch_seconds.items())}}
         artifacts.atomic_write_text(self.path, json.dumps(payload))
 
