@@ -7,7 +7,8 @@ import os
 import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")  # tests never depend on a GPU
+if not os.environ.get("ZOO_TEST_GPU"):  # tests never depend on a GPU; ZOO_TEST_GPU=1 pytest -m gpu uses one
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -211,7 +211,6 @@ def train(
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
     splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
     if done:
         log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
@@ -225,7 +224,13 @@ def train(
     info = splits.info
     steps = -(-splits.num_train // recipe.batch_size)
     with placement.strategy.scope():
-        model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+        # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+        try:
+            model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
         model.compile(
             optimizer=make_optimizer(recipe, steps),
             loss="sparse_categorical_crossentropy",
