@@ -102,7 +102,7 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from zoo.data import load_arrays
-    from zoo.device import cpu_name
+    from zoo.device import cpu_name, gpu_names
 
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "mnist.npz"
@@ -131,7 +131,7 @@ def main() -> None:
                   "(with its augmentation) through `zoo train`."),
         "baseline": baseline["name"],
         "runs": runs,
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores, no GPU" if not _gpus() else f"{cpu_name()}; {_gpus()}",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores, GPU: {', '.join(gpu_names()) or 'none'}",
         "date": time.strftime("%Y-%m-%d"),
         "command": "python benchmarks/compare_speed.py " + " ".join(sys.argv[1:]),
     }
@@ -146,12 +146,6 @@ def main() -> None:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         Path(args.save).write_text(json.dumps(record, indent=2) + "\n")
         print(f"saved {args.save}")
-
-
-def _gpus() -> str:
-    import tensorflow as tf
-
-    return ", ".join(g.name for g in tf.config.list_physical_devices("GPU"))
 
 
 if __name__ == "__main__":

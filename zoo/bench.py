@@ -14,20 +14,14 @@ from typing import Any
 import numpy as np
 
 from zoo import data, models
-from zoo.device import cpu_name, library_versions, use_device
-from zoo.errors import UsageError
+from zoo.device import cpu_name, gpu_names, library_versions, use_device
 from zoo.recipes import get_recipe
 from zoo.results import options
 
 
 def machine() -> dict[str, Any]:
     """The machine a figure was measured on: CPU model and cores, GPUs, OS, library versions."""
-    import tensorflow as tf
-
-    gpus = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        gpus.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "gpus": gpus, "os": platform.platform(terse=True),
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "gpus": gpu_names(), "os": platform.platform(terse=True),
             **library_versions()}
 
 
@@ -53,14 +47,12 @@ def bench(
     """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
     import keras
 
-    from zoo.training import make_optimizer
+    from zoo.training import check_positive, compile_model
 
     config = models.get_config(model_name)
     dataset = data.check_name(dataset or config.default_dataset)
-    for name, value in {"batch-size": batch_size, "steps": train_steps, "latency-runs": latency_runs,
-                        "steps-per-execution": steps_per_execution}.items():
-        if value is not None and value < 1:
-            raise UsageError(f"--{name} must be positive, got {value}")
+    check_positive(batch_size=batch_size, steps=train_steps, latency_runs=latency_runs,
+                   steps_per_execution=steps_per_execution)
     recipe = get_recipe(model_name, dataset).override(batch_size=batch_size)
     device_name = use_device(device)
     images, labels = data.load_arrays(dataset, "train", data_dir)
@@ -69,8 +61,7 @@ def bench(
     keras.utils.set_random_seed(0)
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
     steps_per_epoch = -(-len(images) // recipe.batch_size)
-    model.compile(optimizer=make_optimizer(recipe, steps_per_epoch), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"], jit_compile=jit, steps_per_execution=steps_per_execution)
+    compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps
     epochs = -(-total * recipe.batch_size // len(images)) + 1
     stream = data.make_epoch_stream(images, labels, recipe.batch_size, seed=0, first_epoch=0, epochs=epochs,

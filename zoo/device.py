@@ -33,12 +33,19 @@ def use_device(device: str = "auto") -> str:
     if device == "gpu" and not gpus:
         raise UsageError("--device gpu: no GPU is visible to TensorFlow (check the CUDA driver, or use --device cpu)")
     if gpus:
-        names = []
-        for gpu in gpus:
-            details = tf.config.experimental.get_device_details(gpu)
-            names.append(f"{gpu.name.replace('/physical_device:', '')} ({details.get('device_name', 'GPU')})")
-        return "GPU: " + ", ".join(names)
+        return "GPU: " + ", ".join(gpu_names())
     return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"
+
+
+def gpu_names() -> list[str]:
+    """Each visible GPU as 'GPU:0 (its model name)'."""
+    import tensorflow as tf
+
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        names.append(f"{gpu.name.replace('/physical_device:', '')} ({details.get('device_name', 'GPU')})")
+    return names
 
 
 def cpu_name() -> str:

@@ -64,6 +64,17 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int):
     raise UsageError(f"unknown optimizer {recipe.optimizer!r}; known: adam, adamw, sgd")
 
 
+def compile_model(model, recipe: Recipe, steps_per_epoch: int, jit: bool = False, steps_per_execution: int = 1):
+    """Compile ``model`` as ``zoo train`` trains it: the recipe's optimizer and schedule, sparse cross-entropy."""
+    model.compile(
+        optimizer=make_optimizer(recipe, steps_per_epoch),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=jit,
+        steps_per_execution=steps_per_execution,
+    )
+
+
 def check_positive(**values: float | None) -> None:
     for name, value in values.items():
         if value is not None and not math.isfinite(value):
@@ -231,12 +242,7 @@ def train(
             model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
         finally:
             keras.mixed_precision.set_global_policy(previous)
-        model.compile(
-            optimizer=make_optimizer(recipe, steps),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=jit,
-        )
+        compile_model(model, recipe, steps, jit)
     if placement.workers > 1:
         x, y = splits.train_arrays
         distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
