@@ -16,8 +16,6 @@ import click
 from zoo.artifacts import check_writable
 from zoo.errors import UsageError, ZooError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ start-up chatter is not for users
-
 
 def _import_tensorflow_quietly() -> None:
     """Import TensorFlow with stderr muted at the file-descriptor level: its CUDA probe prints lines
@@ -166,21 +164,24 @@ def train(
 @click.argument("model_dir")
 @click.option("--dataset", "-d", default=None, help="Dataset to score on (default: the card's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--tta", is_flag=True,
+              help="Test-time augmentation: average the image, its mirror and 1-px translations of both.")
 @device_option
 @data_dir_option
-def evaluate(model_dir, dataset, as_json, device, data_dir) -> None:
+def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
     """Score a saved model on a test split: loss, accuracy, per-class accuracy, confusion matrix."""
     start_tensorflow(device)
     from zoo.device import use_device
     from zoo.evaluation import evaluate as run
 
     description = use_device(device)
-    result = run(model_dir, dataset, data_dir=data_dir)
+    result = run(model_dir, dataset, data_dir=data_dir, tta=tta)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"Device: {description}")
-    click.echo(f"{result['model']} on {result['dataset']} test ({result['examples']} images): "
+    views = f", {len(result['tta'])} TTA views" if result["tta"] else ""
+    click.echo(f"{result['model']} on {result['dataset']} test ({result['examples']} images{views}): "
                f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
     click.echo("\nper-class accuracy:")
     for name, acc in result["per_class_accuracy"].items():

@@ -88,27 +88,61 @@ def test_import_cifar10_from_binary_folder_and_tarball(tmp_path):
     assert examples(*test_a) == examples(*test_b)
 
 
-def test_import_cifar10_from_python_pickles(tmp_path):
-    archive = tmp_path / "cifar-10-python.tar.gz"
-    expected = {}
+def write_python_archive(archive, batches: dict, protocol: int = pickle.DEFAULT_PROTOCOL) -> None:
+    """A cifar-10-python.tar.gz holding ``batches`` (name → object), each pickled."""
     with tarfile.open(archive, "w:gz") as tar:
-        for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch", "batches.meta"]):
-            if name == "batches.meta":
-                payload = {b"label_names": [c.encode() for c in "abcdefghij"]}
-            else:
-                labels, pixels = cifar_records(4, i)
-                payload = {b"data": pixels, b"labels": labels.tolist()}
-                expected[name] = (labels, pixels)
-            data = pickle.dumps(payload)
+        for name, payload in batches.items():
+            data = pickle.dumps(payload, protocol=protocol)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+
+
+def python_batches() -> dict:
+    batches = {}
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        labels, pixels = cifar_records(4, i)
+        batches[name] = {b"batch_label": b"batch", b"data": pixels, b"labels": labels.tolist(),
+                         b"filenames": [b"x.png"] * len(labels)}
+    batches["batches.meta"] = {b"label_names": [c.encode() for c in "abcdefghij"]}
+    return batches
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.DEFAULT_PROTOCOL])
+def test_import_cifar10_from_python_pickles(tmp_path, protocol):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    batches = python_batches()
+    write_python_archive(archive, batches, protocol)
     import_dataset("cifar10", archive, str(tmp_path / "tfds"), log=lambda m: None)
     images, labels = load_arrays("cifar10", "test", str(tmp_path / "tfds"))
-    test_labels, test_pixels = expected["test_batch"]
+    test = batches["test_batch"]
     want = {(int(lbl), px.reshape(3, 32, 32).transpose(1, 2, 0).tobytes())
-            for lbl, px in zip(test_labels, test_pixels, strict=True)}
+            for lbl, px in zip(test[b"labels"], test[b"data"], strict=True)}
     assert {(int(lbl), img.tobytes()) for lbl, img in zip(labels, images, strict=True)} == want
+
+
+class _RunsCode:
+    """A pickle payload that calls os.system when unpickled by plain ``pickle.loads``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_python_archive_carrying_code_is_refused_before_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    batches = python_batches()
+    batches["data_batch_1"] = {b"data": _RunsCode(marker), b"labels": []}
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    write_python_archive(archive, batches)
+    with pytest.raises(SourceFileError, match="refused posix.system|refused os.system"):
+        import_dataset("cifar10", archive, str(tmp_path / "tfds"), log=lambda m: None)
+    assert not marker.exists()
+    assert not (tmp_path / "tfds" / "cifar10").exists() or not any((tmp_path / "tfds" / "cifar10").iterdir())
 
 
 def test_truncated_idx_file_is_refused_and_nothing_is_left(tmp_path):

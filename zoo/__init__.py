@@ -12,7 +12,20 @@ The public API (each import is lazy, so ``import zoo`` does not start TensorFlow
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
 from typing import Any
+
+# Set before TensorFlow first starts (a value the user set wins; the CLI and every library path import zoo first):
+# - oneDNN kernels: TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16, AVX-VNNI or AMX
+#   (tensorflow/core/util/port.cc); elsewhere (most AVX2 laptops) it runs Eigen kernels that train LeNet-5 about
+#   3x slower. ``zoo.device.onednn_enabled()`` tells what TensorFlow actually runs with.
+# - TensorFlow's C++ chatter (CUDA probes, thread-pool notes) is muted; ZOO_VERBOSE_TF=1 brings it back.
+ONEDNN_SET_BY_ZOO = "tensorflow" not in _sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in _os.environ
+if ONEDNN_SET_BY_ZOO:
+    _os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"
+if not _os.environ.get("ZOO_VERBOSE_TF"):
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 __all__ = ["list_models", "create_model", "train", "evaluate", "load", "predict", "__version__"]

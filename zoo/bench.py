@@ -47,7 +47,8 @@ def bench(
     """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
     import keras
 
-    from zoo.training import check_positive, compile_model
+    from zoo.optim import compile_model
+    from zoo.training import check_positive
 
     config = models.get_config(model_name)
     dataset = data.check_name(dataset or config.default_dataset)

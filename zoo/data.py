@@ -131,6 +131,7 @@ def make_pipeline(
     import tensorflow as tf
 
     check_augment(augment)
+    augment = tuple("flip" if a == "altflip" else a for a in augment)  # no epochs here: plain random flips
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -169,10 +170,19 @@ def make_epoch_stream(
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
         batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
-        return batches.map(lambda b, idx: (idx, tf.stack([tf.constant(seed, tf.int64), epoch * 1_000_003 + b])))
+        return batches.map(
+            lambda b, idx: (idx, tf.stack([tf.constant(seed, tf.int64), epoch * 1_000_003 + b]), epoch)
+        )
 
-    def load_batch(idx, batch_seed):
+    # Alternating flip (airbench): each image gets a random flip in epoch 0 and the opposite one in every odd
+    # epoch, so over two epochs every image is seen both ways (random flips repeat a view half the time).
+    first_flip = tf.random.stateless_uniform([n], tf.constant([seed, 0x5EED], tf.int64)) < 0.5
+
+    def load_batch(idx, batch_seed, epoch):
         images = tf.gather(x, idx)
+        if "altflip" in augment:
+            flip = tf.not_equal(tf.gather(first_flip, idx), tf.equal(epoch % 2, 1))
+            images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
         return (augment_batch(images, batch_seed, augment) if augment else images), tf.gather(y, idx)
 
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
@@ -184,6 +194,8 @@ def make_epoch_stream(
 # ImageProjectiveTransform for all of them) or a flip, drawn from a stateless seed.
 AUGMENTATIONS = {
     "flip": "horizontal flip with probability 1/2",
+    "altflip": "horizontal flip, random in epoch 0 and reversed on every odd epoch (each image seen both ways)",
+    "crop": "translation by up to 2 px (whole pixels), reflected edges: pad-and-crop",
     "shift": "translation by up to 1/8 of the size, reflected edges",
     "translate": "translation by up to 7.5 % (2 px on 28x28), black fill: for digits",
     "distort": "rotation up to 8 degrees and zoom up to 8 %, black fill: small affine distortions for digits",
@@ -212,13 +224,16 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
     if "flip" in augment:
         flip = tf.random.stateless_uniform([b], flip_seed) < 0.5
         images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
-    affine = [a for a in augment if a != "flip"]
+    affine = [a for a in augment if a not in ("flip", "altflip")]  # altflip needs the epoch: make_epoch_stream
     if not affine:
         return images
     angle = uniform(8 * math.pi / 180, angle_seed) if "distort" in affine else tf.zeros([b])
     scale = 1.0 + uniform(0.08, zoom_seed) if "distort" in affine else tf.ones([b])
-    fraction = 0.125 if "shift" in affine else 0.075 if "translate" in affine else 0.0
-    shift = uniform(fraction, shift_seed, [2, b]) * tf.constant([[w], [h]])
+    if "crop" in affine:  # whole-pixel shifts in [-2, 2]
+        shift = tf.cast(tf.random.stateless_uniform([2, b], shift_seed, -2, 3, dtype=tf.int32), tf.float32)
+    else:
+        fraction = 0.125 if "shift" in affine else 0.075 if "translate" in affine else 0.0
+        shift = uniform(fraction, shift_seed, [2, b]) * tf.constant([[w], [h]])
     # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2): rotate and zoom about the centre,
     # then move the content by the shift.
     cx, cy = (w - 1) / 2, (h - 1) / 2
@@ -230,7 +245,8 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
     ], axis=1)
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="REFLECT" if "shift" in affine else "CONSTANT",
+        interpolation="NEAREST" if affine == ["crop"] else "BILINEAR",
+        fill_mode="REFLECT" if {"shift", "crop"} & set(affine) else "CONSTANT",
     )
 
 

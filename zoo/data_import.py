@@ -102,6 +102,28 @@ def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int
     return paths, {"train": counts["train_data"], "test": counts["test_data"]}
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR's pickled batches hold (dicts, lists, bytes, numbers and uint8 NumPy arrays):
+    any other global a crafted pickle names (``os.system``, ``builtins.eval``, ...) is refused before it runs."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: not part of a CIFAR-10 batch")
+        return super().find_class(module, name)
+
+
+def load_cifar_pickle(data: bytes) -> Any:
+    """Unpickle one CIFAR-10 python batch with :class:`_CifarUnpickler` (no code from the file runs)."""
+    import io
+
+    return _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
+
+
 def _cifar_from_python(archive: Path, out: Path) -> None:
     """cifar-10-python.tar.gz (pickled batches) → the binary record layout tfds reads."""
     batches = {}
@@ -109,10 +131,13 @@ def _cifar_from_python(archive: Path, out: Path) -> None:
         with tarfile.open(archive) as tar:
             for member in tar:
                 name = Path(member.name).name
-                if name.startswith(("data_batch_", "test_batch", "batches.meta")):
-                    batches[name] = pickle.loads(tar.extractfile(member).read(), encoding="bytes")  # noqa: S301
-    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError) as err:
+                if name.startswith(("data_batch_", "test_batch", "batches.meta")) and member.isfile():
+                    batches[name] = load_cifar_pickle(tar.extractfile(member).read())
+    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError) as err:
         raise SourceFileError(f"{archive}: not a readable cifar-10-python.tar.gz ({err})") from None
+    for name, batch in batches.items():
+        if not isinstance(batch, dict):
+            raise SourceFileError(f"{archive}: {name} holds a {type(batch).__name__}, expected a CIFAR-10 batch dict")
     missing = [n for n in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"] if n not in batches]
     if missing:
         raise SourceFileError(f"{archive}: missing {', '.join(missing)}; expected cifar-10-python.tar.gz")

@@ -60,6 +60,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (zoo turns them on unless the user set
+    ``TF_ENABLE_ONEDNN_OPTS``; see ``zoo/__init__.py``)."""
+    from tensorflow.python.util import _pywrap_util_port  # the flag TensorFlow itself reads (IsMklEnabled)
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a saved model depends on."""
     import keras

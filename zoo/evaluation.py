@@ -33,14 +33,44 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
     return matrix
 
 
+# Test-time augmentation (airbench's level 2): the image and its mirror (weight 1/4 each), and both of them
+# translated by one pixel up-left and down-right with reflected edges (1/8 each); probabilities are averaged.
+TTA_VIEWS = (("identity", 0.25), ("mirror", 0.25), ("up-left", 0.125), ("up-left mirror", 0.125),
+             ("down-right", 0.125), ("down-right mirror", 0.125))
+
+
+def tta_view(images, view: str):
+    """One TTA view of a float batch [B, H, W, C]."""
+    import tensorflow as tf
+
+    if view.startswith(("up-left", "down-right")):
+        h, w = images.shape[1], images.shape[2]
+        padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+        images = padded[:, :h, :w] if view.startswith("up-left") else padded[:, 2:h + 2, 2:w + 2]
+    return tf.reverse(images, axis=[2]) if view.endswith("mirror") else images
+
+
+def predict_probs(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 256, tta: bool = False):
+    """Class probabilities for uint8 ``images``; with ``tta`` the weighted mean over :data:`TTA_VIEWS`."""
+    ds = data.make_pipeline(images, labels, batch_size)
+    if not tta:
+        return model.predict(ds, verbose=0)
+    total = 0
+    for view, weight in TTA_VIEWS:
+        total = total + weight * model.predict(ds.map(lambda x, y, v=view: (tta_view(x, v), y)), verbose=0)
+    return total
+
+
 def evaluate(
     model_dir: str | Path,
     dataset: str | None = None,
     *,
     data_dir: str | None = None,
     batch_size: int = 256,
+    tta: bool = False,
 ) -> dict[str, Any]:
-    """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset)."""
+    """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset); with
+    ``tta``, on the mean of the test-time-augmented views (:data:`TTA_VIEWS`)."""
     import keras
 
     card = artifacts.read_card(model_dir)
@@ -49,7 +79,7 @@ def evaluate(
     model, card = artifacts.load(model_dir)
     info = data.dataset_info(dataset, data_dir)
     images, labels = data.load_arrays(dataset, "test", data_dir)
-    probs = model.predict(data.make_pipeline(images, labels, batch_size), verbose=0)
+    probs = predict_probs(model, images, labels, batch_size, tta)
     loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, probs)))
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, info.num_classes)
@@ -60,6 +90,7 @@ def evaluate(
         "model": card["model"],
         "dataset": dataset,
         "examples": int(len(labels)),
+        "tta": [view for view, _ in TTA_VIEWS] if tta else [],
         "loss": loss,
         "accuracy": float((predicted == labels).mean()),
         "per_class_accuracy": {name: float(a) for name, a in zip(names, per_class, strict=True)},

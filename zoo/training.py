@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, distribute, models
 from zoo.device import library_versions, use_device
 from zoo.errors import UsageError, ZooError
+from zoo.optim import compile_model
 from zoo.plots import curves_png
 from zoo.recipes import Recipe, get_recipe
 
@@ -37,42 +38,6 @@ class TrainResult:
 
 def default_output(model: str, dataset: str) -> Path:
     return Path("saved_models") / f"{model}-{dataset}"
-
-
-def make_optimizer(recipe: Recipe, steps_per_epoch: int):
-    """The recipe's optimizer with its learning-rate schedule over ``epochs × steps_per_epoch`` steps."""
-    import keras
-
-    total = max(1, recipe.epochs * steps_per_epoch)
-    lr: Any = recipe.learning_rate
-    if recipe.schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, decay_steps=total)
-    elif recipe.schedule == "onecycle":
-        warmup = max(1, int(0.2 * total))
-        lr = keras.optimizers.schedules.CosineDecay(
-            recipe.learning_rate / 20, decay_steps=total - warmup, warmup_target=recipe.learning_rate,
-            warmup_steps=warmup,
-        )
-    elif recipe.schedule != "constant":
-        raise UsageError(f"unknown schedule {recipe.schedule!r}; known: constant, cosine, onecycle")
-    if recipe.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
-    if recipe.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=recipe.weight_decay)
-    if recipe.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=recipe.weight_decay or None)
-    raise UsageError(f"unknown optimizer {recipe.optimizer!r}; known: adam, adamw, sgd")
-
-
-def compile_model(model, recipe: Recipe, steps_per_epoch: int, jit: bool = False, steps_per_execution: int = 1):
-    """Compile ``model`` as ``zoo train`` trains it: the recipe's optimizer and schedule, sparse cross-entropy."""
-    model.compile(
-        optimizer=make_optimizer(recipe, steps_per_epoch),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit,
-        steps_per_execution=steps_per_execution,
-    )
 
 
 def check_positive(**values: float | None) -> None:
@@ -170,6 +135,7 @@ def train(
     learning_rate: float | None = None,
     augment: list[str] | tuple[str, ...] | None = None,
     recipe_name: str = "default",
+    recipe: Recipe | None = None,
     seed: int = 0,
     output: str | Path | None = None,
     data_dir: str | None = None,
@@ -183,7 +149,8 @@ def train(
     verbose: int | str = "auto",
     log=print,
 ) -> TrainResult:
-    """Train ``model_name`` on ``dataset`` with its default recipe (overridden by any argument given) and save it."""
+    """Train ``model_name`` on ``dataset`` with its recipe ``recipe_name`` (or the given ``recipe``), overridden by
+    any of ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` that is given, and save it."""
     import keras
     import tensorflow as tf
 
@@ -192,7 +159,7 @@ def train(
     check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
-    recipe = get_recipe(model_name, dataset, recipe_name).override(
+    recipe = (recipe or get_recipe(model_name, dataset, recipe_name)).override(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
     data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
@@ -242,6 +209,9 @@ def train(
             model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
         finally:
             keras.mixed_precision.set_global_policy(previous)
+        init_from_data = models.get_config(model_name).init_from_data
+        if init_from_data is not None:  # e.g. a whitening layer computed from 5,000 training images, then frozen
+            init_from_data(model, splits.train_arrays[0][:5000])
         compile_model(model, recipe, steps, jit)
     if placement.workers > 1:
         x, y = splits.train_arrays
@@ -266,6 +236,12 @@ def train(
         raise Diverged(f"{err}; the checkpoint of the last good epoch ({kept}) is kept in {run_dir}; "
                        "lower --learning-rate and pass --restart") from None
     test_loss, test_acc = model.evaluate(test, verbose=0)
+    tta_acc = None
+    if recipe.tta:
+        from zoo.evaluation import predict_probs
+
+        x_test, y_test = data.load_arrays(dataset, "test", data_dir)
+        tta_acc = float((predict_probs(model, x_test, y_test, tta=True).argmax(1) == y_test).mean())
     history = epoch_log.history()
     card = {
         "model": model_name,
@@ -286,6 +262,7 @@ def train(
             "val_loss": history.get("val_loss", [float("nan")])[-1],
             "test_accuracy": float(test_acc),
             "test_loss": float(test_loss),
+            **({"test_accuracy_tta": tta_acc} if tta_acc is not None else {}),
         },
         "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
         "seed": seed,
@@ -307,5 +284,6 @@ def train(
     curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
     model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
     shutil.rmtree(run_dir, ignore_errors=True)
-    log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; saved to {model_dir}")
+    tta_note = f" ({tta_acc:.4f} with test-time augmentation)" if tta_acc is not None else ""
+    log(f"Test accuracy {test_acc:.4f}{tta_note}, loss {test_loss:.4f}; saved to {model_dir}")
     return TrainResult(model_dir, card, history, model)

@@ -29,6 +29,9 @@ class ModelConfig:
     default_dataset: str
     description: str
     min_input_size: int = 1
+    # Called once with the training images (uint8 [N, H, W, C]) before training, e.g. to compute a frozen
+    # whitening layer from the data; None for models that need nothing from the data.
+    init_from_data: Callable[[keras.Model, Any], None] | None = None
     normalization: str = "x / 255 (uint8 pixels to float32 in [0, 1])"
 
 
@@ -43,12 +46,13 @@ def register(
     description: str,
     num_classes: int = 10,
     min_input_size: int = 1,
+    init_from_data: Callable[[keras.Model, Any], None] | None = None,
 ) -> Callable:
     """Decorator that adds a builder ``fn(input_shape, num_classes, **kwargs)`` to the registry."""
 
     def decorate(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
         _REGISTRY[name] = ModelConfig(
-            name, builder, input_shape, num_classes, default_dataset, description, min_input_size
+            name, builder, input_shape, num_classes, default_dataset, description, min_input_size, init_from_data
         )
         return builder
 
