@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from zoo.artifacts import check_writable
+from zoo.artifacts import check_file_output, check_writable
 from zoo.errors import UsageError, ZooError
 
 
@@ -80,6 +80,13 @@ def _check_output(ctx, param, value):
     """An output path whose folder cannot be made fails before any work (existing files are replaced)."""
     if value is not None:
         check_writable(value, overwrite=True)
+    return value
+
+
+def _check_file_output(ctx, param, value):
+    """A file output: never an existing folder; its folder can be made (an existing file is replaced)."""
+    if value is not None:
+        check_file_output(value)
     return value
 
 
@@ -263,7 +270,8 @@ def summary(model, dataset, input_shape, classes) -> None:
 @cli.command()
 @click.argument("image")
 @click.option("--kernel", "-k", required=True, type=click.Choice(["blur", "edge", "sharpen", "sobel-x", "sobel-y"]))
-@click.option("--output", "-o", required=True, callback=_check_output, help="PNG file to write.")
+@click.option("--output", "-o", required=True, callback=_check_file_output,
+              help="PNG file to write (an existing file is replaced; a folder never is).")
 def kernels(image, kernel, output) -> None:
     """Apply a classic 3x3 kernel to IMAGE (as grayscale) with tf.nn.conv2d and save the result."""
     start_tensorflow()
@@ -290,8 +298,8 @@ def visualize(model_dir, image, index, output, data_dir) -> None:
 
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True)
-@click.option("--output", "-o", default="curves.png", show_default=True, callback=_check_output,
-              help="PNG file to write.")
+@click.option("--output", "-o", default="curves.png", show_default=True, callback=_check_file_output,
+              help="PNG file to write (an existing file is replaced; a folder never is).")
 def plot(run_dirs, output) -> None:
     """Overlay the training curves (loss, accuracy; train vs validation) of several model folders."""
     from zoo.plots import plot_runs
@@ -308,7 +316,8 @@ def plot(run_dirs, output) -> None:
 @click.option("--steps-per-execution", type=int, default=1, show_default=True,
               help="Training steps per tf.function call (Keras steps_per_execution).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
-@click.option("--save", default=None, callback=_check_output, help="Also write the measurements to this JSON file.")
+@click.option("--save", default=None, callback=_check_file_output,
+              help="Also write the measurements to this JSON file (an existing file is replaced).")
 @device_option
 @data_dir_option
 def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, save, device, data_dir) -> None:

@@ -40,8 +40,10 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename (never over a folder)."""
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name to write (an existing file is replaced)")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; a saved model is for others to read
     try:
@@ -75,6 +77,22 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(dest: str | os.PathLike) -> Iterator[Path]:
+    """:func:`atomic_path` for a file: an existing file at ``dest`` is replaced, a folder never is."""
+    check_file_output(dest)
+    with atomic_path(dest) as tmp:
+        yield tmp
+
+
+def check_file_output(dest: str | os.PathLike) -> Path:
+    """``dest`` may be written as a file: not an existing folder, and its parent can be made and written."""
+    dest = Path(dest)
+    if dest.is_dir():
+        raise UsageError(f"{dest} is a folder; give a file name to write (an existing file is replaced)")
+    return check_writable(dest, overwrite=True)
 
 
 @contextlib.contextmanager

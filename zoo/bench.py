@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from zoo import data, models
-from zoo.device import cpu_name, gpu_names, library_versions, use_device
+from zoo.device import cpu_name, gpu_names, library_versions, onednn_enabled, use_device
 from zoo.recipes import get_recipe
 from zoo.results import options
 
@@ -61,6 +61,8 @@ def bench(
 
     keras.utils.set_random_seed(0)
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+    if config.init_from_data is not None:
+        config.init_from_data(model, images[:5000])
     steps_per_epoch = -(-len(images) // recipe.batch_size)
     compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps
@@ -95,6 +97,7 @@ def bench(
         "batch_size": recipe.batch_size,
         "augment": list(recipe.augment),
         "jit_compile": jit,
+        "onednn": onednn_enabled(),
         "steps_per_execution": steps_per_execution,
         "train_images_per_s": round(train_ips, 1),
         "train_seconds_per_epoch": round(len(images) * 0.9 / train_ips, 2),  # zoo trains on 90 %, validates on 10 %

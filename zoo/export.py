@@ -301,15 +301,27 @@ def export(
     for name in formats:
         fmt = FORMATS[name]
         dest = out_dir / fmt.filename
-        with artifacts.atomic_path(dest) as tmp:
-            fmt.write(model, card, tmp, data_dir)
-        check = parity(reference, fmt.run(dest)(images), labels, fmt.quantized)
         rel = os.path.relpath(dest, model_dir)
+        try:
+            with artifacts.atomic_path(dest) as tmp:
+                fmt.write(model, card, tmp, data_dir)
+                check = parity(reference, fmt.run(tmp)(images), labels, fmt.quantized)
+                if not check["ok"]:  # checked before the swap: a previous good export stays in place
+                    raise _ParityFailed
+        except _ParityFailed:
+            kept = "the previous one is kept" if dest.exists() else "nothing written"
+            results[name] = {"path": rel, "parity": check}
+            log(f"  {name:<11} {rel:<18} {_describe(check)}; {kept}")
+            continue
         results[name] = {"path": rel, "sha256": file_sha256(dest), "parity": check}
         log(f"  {name:<11} {rel:<18} {_describe(check)}")
-    card.setdefault("exports", {}).update(results)
+    card.setdefault("exports", {}).update({k: v for k, v in results.items() if v["parity"]["ok"]})
     artifacts.write_card(model_dir, card)
     return results
+
+
+class _ParityFailed(Exception):
+    """An export disagreed with the Keras model: it is discarded before it replaces anything."""
 
 
 def _describe(check: dict[str, Any]) -> str:

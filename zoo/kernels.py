@@ -51,7 +51,7 @@ def filter_image(path: str, kernel: str, output: str) -> tuple[int, int]:
     """
     from PIL import Image
 
-    from zoo.artifacts import atomic_path
+    from zoo.artifacts import atomic_file
     from zoo.prediction import to_pil
 
     k = get_kernel(kernel)
@@ -60,6 +60,6 @@ def filter_image(path: str, kernel: str, output: str) -> tuple[int, int]:
     if kernel not in ("blur", "sharpen"):
         out = np.abs(out)
     pixels = np.clip(np.round(out), 0, 255).astype(np.uint8)
-    with atomic_path(output) as tmp:
+    with atomic_file(output) as tmp:
         Image.fromarray(pixels).save(tmp, format="PNG")
     return pixels.shape

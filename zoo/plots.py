@@ -58,11 +58,13 @@ def curves_png(runs: dict[str, dict[str, list[float]]]) -> bytes:
 def plot_runs(run_dirs: list[str | Path], output: str | Path) -> Path:
     """Overlay the curves of several saved runs (their history.csv) into one PNG."""
     runs = {}
-    for run_dir in run_dirs:
+    names = [Path(run_dir).name for run_dir in run_dirs]
+    for run_dir, name in zip(run_dirs, names, strict=True):
         if not (Path(run_dir) / artifacts.HISTORY_FILE).is_file():
             raise UsageError(f"{run_dir} has no {artifacts.HISTORY_FILE}: not a zoo run folder")
-        runs[Path(run_dir).name] = artifacts.read_history(run_dir)
-    with artifacts.atomic_path(output) as tmp:
+        label = name if names.count(name) == 1 else str(run_dir)  # two runs of one name: label by their paths
+        runs[label] = artifacts.read_history(run_dir)
+    with artifacts.atomic_file(output) as tmp:
         tmp.write_bytes(curves_png(runs))
     return Path(output)
 

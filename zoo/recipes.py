@@ -73,7 +73,10 @@ _CIFAR = Recipe(
 _RECIPES: dict[tuple[str, str], Recipe] = {
     ("mlp", "mnist"): Recipe(epochs=20),
     ("mlp", "fashion_mnist"): Recipe(epochs=30),
-    ("lenet5", "mnist"): Recipe(epochs=40, augment=("translate", "distort")),
+    # Time to 99.2 %: batch 256 and a one-cycle peak of 4e-3 (a larger batch is cheaper per image on a CPU),
+    # with small translations and affine distortions; 20 epochs gave 99.31 % in 67 s of training on 2 cores.
+    ("lenet5", "mnist"): Recipe(learning_rate=4e-3, schedule="onecycle", batch_size=256, epochs=20,
+                                augment=("translate", "distort")),
     ("lenet5", "fashion_mnist"): Recipe(learning_rate=2e-3, epochs=40, augment=("flip",)),
     # airbench94's recipe in Keras units. Its lr 11.5 per 1024 examples on a summed loss, over
     # 1024 * (1 + 1/(1 - 0.85)) for Nesterov momentum, is 1.5 on the batch-mean loss; its coupled weight decay
@@ -95,8 +98,10 @@ TARGETS: dict[tuple[str, str], float] = {
 
 # Named alternatives to a default recipe (``zoo train MODEL --recipe NAME``).
 _VARIANTS: dict[tuple[str, str, str], Recipe] = {
-    # Time to 99 % on a 2-core CPU: few epochs, a higher peak learning rate with warm-up, no augmentation.
-    ("lenet5", "mnist", "fast"): Recipe(epochs=3, learning_rate=3e-3, schedule="onecycle"),
+    # Time to 99 % on a 2-core CPU: 4 epochs, no augmentation, batch 256, Adam with short memories
+    # (betas 0.7, 0.9) at a one-cycle peak of 1e-2, after a published one-epoch MNIST recipe.
+    ("lenet5", "mnist", "fast"): Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle",
+                                        batch_size=256, epochs=4),
 }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, data, distribute, models
-from zoo.device import library_versions, use_device
+from zoo.device import library_versions, onednn_enabled, use_device
 from zoo.errors import UsageError, ZooError
 from zoo.optim import compile_model
 from zoo.plots import curves_png
@@ -229,7 +229,9 @@ def train(
     try:
         model.fit(
             train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps,
-            callbacks=callbacks, verbose=verbose, shuffle=False,  # the stream shuffles, per epoch
+            callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
+            # a progress bar on a terminal; one plain line per epoch in a log file
+            verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
         )
     except Diverged as err:
         kept = completed_epochs(run_dir / "backup")
@@ -267,7 +269,7 @@ def train(
         "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
         "seed": seed,
         "runtime": {
-            "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
+            "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name, "onednn": onednn_enabled(),
             "strategy": placement.name, "replicas": placement.replicas, "workers": placement.workers,
         },
         "training_seconds": round(epoch_log.seconds, 2),
