@@ -65,7 +65,8 @@ _CIFAR = Recipe(
     epochs=10, batch_size=1024,
     label_smoothing=0.2,
     bn_bias_lr=64.0,  # BatchNorm biases learn 64x faster (not their weight decay): -25 % epochs to 94 % in airbench
-    ema=0.98,  # the saved weights are an EMA over the last ~50 steps (one epoch at batch 1024)
+    # No weight averaging: Keras' EMA averages only trainable weights, so BatchNorm statistics stay those of the
+    # live weights; in a 2-epoch check on 10,240 images EMA 0.98 scored 18.6 % against 57.7 % without.
     augment=("altflip", "crop"),
     tta=True,
 )

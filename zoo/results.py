@@ -19,8 +19,8 @@ from zoo.errors import UsageError, ZooError
 from zoo.recipes import TARGETS
 
 CSV_FIELDS = [
-    "model", "dataset", "test_accuracy", "test_accuracy_tta", "target", "reached", "test_loss", "val_accuracy", "params", "epochs",
-    "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
+    "model", "dataset", "test_accuracy", "test_accuracy_tta", "target", "reached", "test_loss", "val_accuracy",
+    "params", "epochs", "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
     "train_images_per_s", "seconds_to_target_val", "seconds_to_99_val", "device", "onednn", "date", "command",
 ]
 
