@@ -1,4 +1,4 @@
-"""Check that `zoo data import` gives the same dataset as ../shared/data/prepare_tfds.py (counts and pixels).
+"""Check that `zoo data import` gives the same dataset as a tfds download (counts and pixels).
 
     python benchmarks/compare_import.py IMPORTED_DATA_DIR [REFERENCE_DATA_DIR] [NAME ...]
 """

@@ -51,7 +51,7 @@ def run_json(cmd: list[str], name: str, onednn: str | None = None) -> dict:
 def zoo_run(name: str, epochs: int, workdir: Path, *flags: str) -> dict:
     """``zoo train lenet5`` as a user runs it (zoo picks the kernels: no TF_ENABLE_ONEDNN_OPTS set)."""
     out = workdir / "zoo-lenet5"
-    cmd = [sys.executable, "-m", "cli.main", "train", "lenet5", "--dataset", "mnist", "--epochs", str(epochs),
+    cmd = [sys.executable, "-m", "zoo", "train", "lenet5", "--dataset", "mnist", "--epochs", str(epochs),
            "--device", "cpu", "--output", str(out), "--overwrite", "--restart", *flags]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(None), cwd=workdir)
     if proc.returncode != 0:

@@ -96,6 +96,6 @@ def cli_runner():
 
 @pytest.fixture(scope="session")
 def zoo_cli():
-    from cli.main import cli
+    from zoo.cli import cli
 
     return cli

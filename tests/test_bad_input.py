@@ -31,7 +31,18 @@ CASES = [
     (["train", "lenet5", "--lr", "nan"], 2, "--learning-rate must be a finite number, got nan"),
     (["train", "lenet5", "--seed", "-1"], 2, "--seed must be zero or positive, got -1"),
     (["train", "lenet5", "--seed", "x"], 2, "'x' is not a valid integer"),
-    (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: distort, flip, shift"),
+    (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: altflip, crop, distort"),
+    # values that used to pass validation and fail after the run state was written
+    (["train", "lenet5", "--seed", "4294967296"], 2, "--seed must be at most 4,294,967,295, got 4,294,967,296"),
+    (["train", "lenet5", "--epochs", str(10**20)], 2, "--epochs must be at most 100,000"),
+    (["train", "lenet5", "--batch-size", str(2**63)], 2, "--batch-size must be at most 2,147,483,647"),
+    (["train", "lenet5", "-o", "/", "--overwrite"], 2, "output / is the current folder or one above it"),
+    (["train", "lenet5", "-o", ".", "--overwrite"], 2, "output . is the current folder or one above it"),
+    (["train", "lenet5", "-o", "..", "--overwrite"], 2, "output .. is the current folder or one above it"),
+    (["train", "lenet5", "-o", "{file}", "--overwrite"], 2, "output {file} is a file, not a model folder"),
+    (["train", "lenet5", "-o", "{nonmodel}", "--overwrite"], 2, "is a folder that holds no zoo model (card.json)"),
+    (["train", "lenet5", "--dataset", ""], 2, "unknown dataset ''"),
+    (["train", "lenet5", "-o", ""], 2, "the output folder must not be empty"),
     (["train", "lenet5", "--recipe", "turbo"], 2, "unknown recipe for lenet5 on mnist 'turbo'; known: default, fast"),
     (["train", "mlp", "--recipe", "fast"], 2, "unknown recipe for mlp on mnist 'fast'; known: default"),
     (["train", "lenet5", "--device", "tpu"], 2, "'tpu' is not one of 'auto', 'cpu', 'gpu'"),
@@ -73,11 +84,14 @@ CASES = [
     (["summary", "lenet5", "--input-shape", "8,8,1"], 2, "lenet5 needs images of at least 12x12, got 8x8"),
     (["summary", "lenet5", "--classes", "0"], 2, "num_classes must be at least 2, got 0"),
     (["summary", "lenet5", "--classes", "-4"], 2, "num_classes must be at least 2, got -4"),
+    (["summary", "mlp", "--input-shape", "1000000,1000000,3"], 2, "input images may be at most 4096x4096"),
+    (["summary", "mlp", "--classes", "100000000000"], 2, "num_classes may be at most 100,000, got 100,000,000,000"),
     # kernels
     (["kernels", "{missing}", "-k", "blur", "-o", "out.png"], 1, "{missing}: no such file"),
     (["kernels", "{img}", "-k", "wave", "-o", "out.png"], 2, "'wave' is not one of 'blur', 'edge'"),
     (["kernels", "{img}", "-k", "blur"], 2, "Missing option '--output'"),
     (["kernels", "{img}", "-k", "blur", "-o", "{file}/out.png"], 2, "cannot write to {file}/out.png"),
+    (["kernels", "{img}", "-k", "blur", "-o", "{model}"], 2, "{model} is a folder; give a file name"),
     # visualize
     (["visualize", "{missing}", "-o", "viz"], 1, "{missing} does not exist"),
     (["visualize", "{model}", "--image", "{missing}", "-o", "viz"], 1, "{missing}: no such file"),
@@ -87,6 +101,7 @@ CASES = [
     # plot
     (["plot", "{missing}"], 2, "{missing} has no history.csv: not a zoo run folder"),
     (["plot", "{model}", "-o", "{file}/c.png"], 2, "cannot write to {file}/c.png"),
+    (["plot", "{model}", "-o", "{model}"], 2, "{model} is a folder; give a file name"),
     # data
     (["data", "import", "svhn", "--from", "{empty}"], 2, "unknown dataset 'svhn'"),
     (["data", "import", "mnist", "--from", "{missing}", "--data-dir", "{tfds}"], 2, "--from {missing}: no such file"),
@@ -111,6 +126,8 @@ def workdir(trained_lenet, tmp_path, monkeypatch):
     shutil.copytree(trained_lenet, tmp_path / "model")
     (tmp_path / "file").write_text("just a file\n")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("not a model\n")
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "digit.png")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(zoo.data, "_reachable", lambda host, timeout=5.0: False)
@@ -120,7 +137,7 @@ def workdir(trained_lenet, tmp_path, monkeypatch):
 @pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(workdir, cli_runner, zoo_cli, args, code, message):
     names = {"model": "model", "file": "file", "empty": "empty", "img": "digit.png", "missing": "no/such/thing",
-             "tfds": "tfds"}
+             "tfds": "tfds", "nonmodel": "notes"}
     paths = {k: str(workdir / v) for k, v in names.items()}
     before = snapshot(workdir)
     result = cli_runner.invoke(zoo_cli, [a.format(**paths) for a in args])

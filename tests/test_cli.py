@@ -71,6 +71,7 @@ def test_evaluate_scores_the_card_dataset(trained, cli_runner, zoo_cli):
     card = json.loads((out / "card.json").read_text())
     assert scores["dataset"] == "mnist" and scores["examples"] == 120
     assert scores["accuracy"] == pytest.approx(card["metrics"]["test_accuracy"], abs=1e-6)
+    assert scores["loss"] == pytest.approx(card["metrics"]["test_loss"], abs=1e-6)  # scored the same way
     matrix = np.array(scores["confusion_matrix"])
     assert matrix.shape == (10, 10) and matrix.sum() == 120
     assert np.trace(matrix) / 120 == pytest.approx(scores["accuracy"])
@@ -143,3 +144,43 @@ def test_evaluate_refuses_a_dataset_of_another_shape(trained, cli_runner, zoo_cl
     out, _ = trained
     result = run(cli_runner, zoo_cli, "evaluate", out, "--dataset", "cifar10")
     assert_one_line_error(result, 2, "28x28x1", "cifar10 has 32x32x3")
+
+
+def test_list_recipes_shows_every_tuned_recipe(cli_runner, zoo_cli):
+    from zoo.recipes import all_recipes
+
+    result = cli_runner.invoke(zoo_cli, ["list", "--recipes"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()[1:]
+    assert len(lines) == len(all_recipes())
+    assert any(line.split()[:3] == ["cifar_cnn", "cifar10", "fast"] for line in lines)
+    assert any(line.split()[:4] == ["lenet5", "mnist", "default", "99.2%"] for line in lines)
+
+
+def test_info_prints_the_card(trained_lenet, cli_runner, zoo_cli):
+    result = cli_runner.invoke(zoo_cli, ["info", str(trained_lenet)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads((trained_lenet / "card.json").read_text())
+
+
+def test_python_dash_m_zoo_runs_the_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "zoo", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "train" in out.stdout and "export" in out.stdout
+
+
+def test_tensorboard_logs_are_written(tiny_data, tmp_path, cli_runner, zoo_cli):
+    result = cli_runner.invoke(zoo_cli, ["train", "mlp", "--epochs", "1", "--batch-size", "64", "-o",
+                                         str(tmp_path / "m"), "--tensorboard", str(tmp_path / "tb")])
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+
+
+def test_a_log_file_gets_plain_epoch_lines_not_progress_bars(tiny_data, tmp_path, cli_runner, zoo_cli):
+    result = cli_runner.invoke(zoo_cli, ["train", "mlp", "--epochs", "2", "--batch-size", "64", "-o",
+                                         str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.stdout and "━" not in result.stdout
+    assert sum(line.startswith("6/6 - ") or " - val_accuracy" in line for line in result.stdout.splitlines()) == 2

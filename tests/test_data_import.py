@@ -191,3 +191,51 @@ def test_data_list_cli(tmp_path, cli_runner, zoo_cli):
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert "prepared" in lines["mnist"] and "train 30, test 12" in lines["mnist"]
     assert "not prepared" in lines["cifar10"] and "not prepared" in lines["fashion_mnist"]
+
+
+def test_a_gzip_bomb_is_read_no_further_than_its_header_promises(tmp_path, monkeypatch):
+    tiny_idx(tmp_path / "src")
+    path = tmp_path / "src" / "train-images-idx3-ubyte.gz"
+    data = gzip.decompress(path.read_bytes())
+    read = []
+    real_open = gzip.open
+
+    def counting_open(p, *a, **k):
+        f = real_open(p, *a, **k)
+        real_read = f.read
+        f.read = lambda n=-1: read.append(n) or real_read(n)
+        return f
+
+    with gzip.open(path, "wb") as f:  # the same header and images, then 20 MB of zeros (a few KB gzipped)
+        f.write(data + bytes(20_000_000))
+    monkeypatch.setattr(gzip, "open", counting_open)
+    with pytest.raises(SourceFileError, match="truncated or padded"):
+        import_dataset("mnist", tmp_path / "src", str(tmp_path / "tfds"), log=lambda m: None)
+    assert -1 not in read and sum(read) <= len(data) + 1, "read only what the header promised, plus one byte"
+
+
+def test_an_idx_header_claiming_a_billion_items_is_refused(tmp_path):
+    tiny_idx(tmp_path / "src", gz=False)
+    path = tmp_path / "src" / "train-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes()[:4] + (10**9).to_bytes(4, "big") + path.read_bytes()[8:])
+    with pytest.raises(SourceFileError, match="claims 1,000,000,000 items, more than 1,000,000"):
+        import_dataset("mnist", tmp_path / "src", str(tmp_path / "tfds"), log=lambda m: None)
+
+
+def test_a_full_disk_while_preparing_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    import tensorflow_datasets as tfds
+
+    from zoo.errors import ZooError
+
+    tiny_idx(tmp_path / "src")
+
+    def disk_full(self, *args, **kwargs):
+        (tmp_path / "tfds" / "downloads" / "extracted").mkdir(parents=True)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", disk_full)
+    with pytest.raises(ZooError, match=r"could not prepare mnist in .* \(.*No space left on device\); nothing"):
+        import_dataset("mnist", tmp_path / "src", str(tmp_path / "tfds"), log=lambda m: None)
+    assert not any((tmp_path / "tfds").rglob("*")) if (tmp_path / "tfds").exists() else True

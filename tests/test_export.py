@@ -126,3 +126,26 @@ def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifa
     assert len(lines) == 3
     top_name, top_prob = lines[0].split("\t")
     assert top_name == expected[3] and 0 < float(top_prob) <= 1
+
+
+@pytest.mark.parametrize("script, artifact", [
+    ("classify_savedmodel.py", "savedmodel"),
+    ("classify_onnx.py", "model.onnx"),
+])
+def test_standalone_apps_invert_a_dark_digit_on_white_as_zoo_predict_does(exported, tmp_path, script, artifact):
+    from PIL import Image, ImageOps
+
+    import zoo
+
+    model_dir, _ = exported
+    image = tmp_path / "three_on_white.png"
+    write_digit_png(tmp_path / "three.png", 3)
+    ImageOps.invert(Image.open(tmp_path / "three.png").convert("L")).save(image)
+    [prediction] = zoo.predict(model_dir, [str(image)], top_k=1)
+    assert prediction.inverted
+    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(model_dir / artifact),
+                          str(image)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    top_name, top_prob = out.stdout.strip().splitlines()[0].split("\t")
+    assert top_name == prediction.top_k[0]["class_name"] and 0 < float(top_prob) <= 1

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from zoo import artifacts
-from zoo.training import completed_epochs, train
+from zoo.runstate import RunState
+from zoo.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,18 @@ def test_diverging_run_stops_with_epoch_and_batch(tiny_data, tmp_path, cli_runne
                                          "--output", str(out)])
     assert result.exit_code == 1, result.output
     [line] = result.stderr.strip().splitlines()
-    assert "training diverged: loss" in line and "at epoch 1, batch" in line and "--restart" in line
+    assert "training diverged: loss" in line and "at epoch 1, batch" in line
+    assert "no epoch completed, nothing was kept" in line  # not "the checkpoint of the last good epoch (0)"
+    assert not out.exists() and not (tmp_path / ".m.run").exists()
+
+
+def test_a_run_that_explodes_without_nan_is_stopped_not_saved(tiny_data, tmp_path, cli_runner, zoo_cli):
+    out = tmp_path / "m"
+    result = cli_runner.invoke(zoo_cli, ["train", "lenet5", "--lr", "1e6", "--epochs", "2", "--batch-size", "16",
+                                         "--output", str(out)])
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert "training diverged: loss" in line and "over 4x its first value" in line
     assert not out.exists()
 
 
@@ -63,7 +75,7 @@ def test_failed_save_keeps_the_previous_model(trained_lenet, tmp_path, monkeypat
 
 
 def _train_cmd(data_dir, out):
-    return [sys.executable, "-m", "cli.main", "train", "lenet5", "--dataset", "mnist", "--epochs", "5",
+    return [sys.executable, "-m", "zoo", "train", "lenet5", "--dataset", "mnist", "--epochs", "5",
             "--batch-size", "16", "--seed", "1", "--data-dir", str(data_dir), "--output", str(out), "--device", "cpu"]
 
 
@@ -93,15 +105,22 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     assert reference.returncode == 0, reference.stderr[-2000:]
 
     out = tmp_path / "run"
-    backup = tmp_path / ".run.run" / "backup"
+    run_dir = tmp_path / ".run.run"
+
+    def completed_epochs(run_dir):
+        try:
+            return RunState.open(run_dir).epoch
+        except Exception:  # read while being written: try again
+            return 0
+
     proc = subprocess.Popen(_train_cmd(data_dir, out), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while completed_epochs(backup) < 2 and proc.poll() is None and time.time() < deadline:
+    while completed_epochs(run_dir) < 2 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    killed_at = completed_epochs(backup)
+    killed_at = completed_epochs(run_dir)
     assert 2 <= killed_at < 5 and not out.exists(), killed_at
 
     resumed = subprocess.run(_train_cmd(data_dir, out), cwd=tmp_path, env=env, capture_output=True, text=True,

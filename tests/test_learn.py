@@ -34,7 +34,7 @@ def test_summary_shows_the_worked_example_checked_against_keras():
 
 def test_summary_explains_a_floored_pooling_window():
     text = summary.render(models.create("cifar_cnn", input_shape=(28, 28, 1)))
-    assert "(7 − 2 + 2·0)/2 + 1 = 3.50, not whole: Keras floors it to 3" in text
+    assert "(27 − 2 + 2·0)/2 + 1 = 13.50, not whole: Keras floors it to 13" in text
 
 
 def test_summary_cli(cli_runner, zoo_cli):
@@ -134,3 +134,13 @@ def test_visualize_writes_filter_and_activation_grids(tiny_data, trained_lenet, 
         rows, cols = grid_shape(n)
         with Image.open(tmp_path / name) as img:
             assert img.format == "PNG" and img.size == (cols * 120, rows * 120 + 60), name
+
+
+def test_summary_counts_multiply_adds():
+    from zoo import models
+    from zoo.summary import render, summarize
+
+    rows = {r.name: r.macs for r in summarize(models.create("lenet5"))}
+    assert rows["c1"] == 28 * 28 * 5 * 5 * 1 * 6 and rows["c3"] == 10 * 10 * 5 * 5 * 6 * 16
+    assert sum(rows.values()) == 117_600 + 240_000 + 400 * 120 + 120 * 84 + 84 * 10
+    assert "multiply-adds per image: 416,520" in render(models.create("lenet5"))

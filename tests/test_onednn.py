@@ -19,7 +19,7 @@ print(started_before, value, onednn_enabled())
 """
 
 ENTRIES = {
-    "cli": "import cli.main",
+    "cli": "import zoo.cli",
     "library": "import zoo; zoo.list_models()",
     "python -m style": "from zoo import training",
 }

@@ -101,3 +101,28 @@ def test_public_api_names_stay_functions_after_their_modules_load():
     import zoo.training  # noqa: F401
 
     assert callable(zoo.train) and callable(zoo.evaluate) and callable(zoo.predict) and callable(zoo.load)
+
+
+def png_header_only(path, width: int, height: int) -> None:
+    """A PNG that claims ``width`` x ``height`` pixels in a few bytes (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [12000, 20000])
+def test_a_decompression_bomb_is_one_line_and_the_rest_are_predicted(trained_lenet, images, tmp_path, side,
+                                                                      cli_runner, zoo_cli):
+    bomb = tmp_path / "bomb.png"
+    png_header_only(bomb, side, side)
+    result = cli_runner.invoke(zoo_cli, ["predict", str(trained_lenet), str(bomb), str(images / "gray.png")])
+    assert result.exit_code == 1
+    [error] = result.stderr.strip().splitlines()
+    assert f"bomb.png: {side}x{side} pixels is over the limit of 50 megapixels" in error
+    assert len(result.stdout.strip().splitlines()) == 1  # gray.png was still predicted

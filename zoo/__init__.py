@@ -31,6 +31,12 @@ __version__ = "0.1.0"
 __all__ = ["list_models", "create_model", "train", "evaluate", "load", "predict", "__version__"]
 
 
+def _start_tensorflow() -> None:
+    from zoo.quiet import import_tensorflow
+
+    import_tensorflow()
+
+
 def list_models() -> list[str]:
     """Names of the registered models."""
     from zoo import models
@@ -41,6 +47,7 @@ def list_models() -> list[str]:
 def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None,
                  **kwargs: Any):
     """Build the registered model ``name`` (uncompiled Keras model)."""
+    _start_tensorflow()
     from zoo import models
 
     return models.create(name, input_shape=input_shape, num_classes=num_classes, **kwargs)
@@ -48,6 +55,7 @@ def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num
 
 def train(model: str, dataset: str, **kwargs: Any):
     """Train ``model`` on ``dataset`` with its default recipe; see :func:`zoo.training.train`."""
+    _start_tensorflow()
     from zoo.training import train as _train
 
     return _train(model, dataset, **kwargs)
@@ -55,6 +63,7 @@ def train(model: str, dataset: str, **kwargs: Any):
 
 def evaluate(model_dir: str, dataset: str | None = None, **kwargs: Any) -> dict[str, Any]:
     """Score a saved model on a test split; see :func:`zoo.evaluation.evaluate`."""
+    _start_tensorflow()
     from zoo.evaluation import evaluate as _evaluate
 
     return _evaluate(model_dir, dataset, **kwargs)
@@ -62,6 +71,7 @@ def evaluate(model_dir: str, dataset: str | None = None, **kwargs: Any) -> dict[
 
 def load(model_dir: str):
     """Load ``(keras_model, card)`` from a saved-model folder, with Keras safe_mode on."""
+    _start_tensorflow()
     from zoo.artifacts import load as _load
 
     return _load(model_dir)
@@ -69,6 +79,7 @@ def load(model_dir: str):
 
 def predict(model_dir: str, images: Any, **kwargs: Any):
     """Top-k classes for image files, PIL images or arrays; see :func:`zoo.prediction.predict`."""
+    _start_tensorflow()
     from zoo.prediction import predict as _predict
 
     return _predict(model_dir, images, **kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import json
 import os
@@ -62,20 +63,46 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+SWAP_OLD = ".old"  # inside a swap folder: the previous version, moved aside; its presence marks a swap under way
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary path beside ``dest`` to write a file or folder at; on success it replaces
-    ``dest`` (the old one is removed only after the swap), on failure it is removed and ``dest`` is untouched."""
+    ``dest`` (the old one is removed only after the swap), on failure it is removed and ``dest`` is untouched.
+
+    A folder cannot be replaced by one rename, so the swap is two: the old folder moves into the temporary folder
+    (``.old``), then the new one moves to ``dest``. A process killed between the two leaves the complete new
+    version in the temporary folder: :func:`recover` (run by every zoo command that opens ``dest``) finishes it.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    recover(dest)
     work = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
     try:
         tmp = work / dest.name
         yield tmp
         if dest.is_dir() and not dest.is_symlink():
-            os.replace(dest, work / ".old")  # a folder cannot be replaced by rename in one step
-        os.replace(tmp, dest)
+            os.replace(dest, work / SWAP_OLD)  # a folder cannot be replaced by rename in one step
+            try:
+                os.replace(tmp, dest)
+            except OSError:
+                os.replace(work / SWAP_OLD, dest)  # put the previous version back
+                raise
+        else:
+            os.replace(tmp, dest)
     finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def recover(dest: str | os.PathLike) -> None:
+    """Finish a folder swap into ``dest`` that a killed process left half done (see :func:`atomic_path`)."""
+    dest = Path(dest)
+    for work in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
+        if not (work / SWAP_OLD).exists():
+            continue  # not a swap under way (another process may still be writing there): leave it
+        if not dest.exists() and (work / dest.name).exists():
+            os.replace(work / dest.name, dest)  # the new version was complete: the swap had begun
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -108,6 +135,8 @@ def atomic_dir(dest: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
 def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
     """Fail early, before any work, if ``dest`` exists (without ``overwrite``) or cannot be created."""
     dest = Path(dest)
+    if dest.parent.is_dir():
+        recover(dest)
     if dest.exists() and not overwrite:
         raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
     parent = dest.parent
@@ -118,6 +147,22 @@ def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
     if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write to {dest}: {parent} is not writable")
     return dest
+
+
+def check_model_output(dest: str | os.PathLike, overwrite: bool) -> Path:
+    """A model folder to write: not empty, not the current folder or one above it (nor /), not a file, not a
+    folder of something else; an existing model folder only with ``overwrite``."""
+    if not str(dest).strip():
+        raise UsageError("the output folder must not be empty")
+    dest = Path(dest)
+    resolved, here = dest.resolve(), Path.cwd().resolve()
+    if resolved == here or resolved in here.parents:
+        raise UsageError(f"output {dest} is the current folder or one above it; name a new folder for the model")
+    if dest.is_file():
+        raise UsageError(f"output {dest} is a file, not a model folder")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / CARD_FILE).is_file():
+        raise UsageError(f"output {dest} is a folder that holds no zoo model ({CARD_FILE}); name a new folder")
+    return check_writable(dest, overwrite)
 
 
 def write_history(path: Path, history: dict[str, list[float]]) -> None:
@@ -168,6 +213,7 @@ def save(
 def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
     """The card of a saved model; a missing or unreadable one is a one-line error."""
     model_dir = Path(model_dir)
+    recover(model_dir)
     if not model_dir.exists():
         raise ModelFileError(f"model folder {model_dir} does not exist")
     if not model_dir.is_dir():
@@ -181,7 +227,55 @@ def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{path} is not a readable card ({err})") from None
     if not isinstance(card, dict) or "model" not in card or "input_shape" not in card:
         raise ModelFileError(f"{path} is not a zoo model card (no 'model' or 'input_shape')")
+    problem = card_problem(card)
+    if problem:
+        raise ModelFileError(f"{path} is not a valid card: {problem}")
+    exports = card.get("exports")
+    for entry in exports.values() if isinstance(exports, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str) and "/" not in entry["path"].strip("/"):
+            recover(model_dir / entry["path"])  # e.g. savedmodel/, if an export was killed mid-swap
     return card
+
+
+MAX_SIDE = 4096  # pixels: a larger input side in a card is refused before anything is allocated
+MAX_CLASSES = 100_000
+
+
+def card_problem(card: dict[str, Any]) -> str | None:
+    """What is wrong with a card's fields that other modules rely on, or None."""
+    def is_int(x):
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    for key, kind in (("model", str), ("dataset", str)):
+        if not isinstance(card.get(key), kind) or not card[key]:
+            return f"'{key}' must be a non-empty string"
+    shape = card.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(d) and 1 <= d <= MAX_SIDE for d in shape)):
+        return f"'input_shape' must be [H, W, C] of integers from 1 to {MAX_SIDE}, got {shape!r:.60}"
+    classes = card.get("num_classes")
+    if not (is_int(classes) and 2 <= classes <= MAX_CLASSES):
+        return f"'num_classes' must be an integer from 2 to {MAX_CLASSES:,}, got {classes!r:.40}"
+    names = card.get("class_names", [])
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and len(names) in (0, classes)):
+        return f"'class_names' must be {classes} strings"
+    if not isinstance(card.get("exports", {}), dict):
+        return "'exports' must be an object"
+    return None
+
+
+def check_model_matches(model, card: dict[str, Any], path: Path) -> None:
+    """The model beside a card takes the card's input shape and gives a probability for each of its classes."""
+    import keras
+
+    if list(model.input_shape[1:]) != list(card["input_shape"]):
+        raise ModelFileError(f"{path} takes inputs of shape {list(model.input_shape[1:])}, but its card says "
+                             f"{card['input_shape']}")
+    if list(model.output_shape[1:]) != [card["num_classes"]]:
+        raise ModelFileError(f"{path} gives outputs of shape {list(model.output_shape[1:])}, but its card says "
+                             f"{card['num_classes']} classes")
+    last = model.layers[-1]
+    if getattr(last, "activation", None) is not keras.activations.softmax:
+        raise ModelFileError(f"{path} does not end in a softmax: its outputs are not probabilities")
 
 
 def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
@@ -199,4 +293,5 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
     except Exception as err:  # Keras raises many types for bad files; all mean the same to the user
         first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{path} could not be loaded safely: {first}") from None
+    check_model_matches(model, card, path)
     return model, card

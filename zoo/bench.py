@@ -43,6 +43,7 @@ def bench(
     jit: bool = False,
     steps_per_execution: int = 1,
     data_dir: str | None = None,
+    log=None,
 ) -> dict[str, Any]:
     """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
     import keras
@@ -58,6 +59,9 @@ def bench(
     device_name = use_device(device)
     images, labels = data.load_arrays(dataset, "train", data_dir)
     info = data.dataset_info(dataset, data_dir)
+    if log:
+        log(f"Measuring {model_name} on {device_name}: {warmup_steps} warm-up and {train_steps} timed training steps "
+            f"of batch {recipe.batch_size}, then inference")
 
     keras.utils.set_random_seed(0)
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)

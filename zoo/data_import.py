@@ -19,6 +19,7 @@ import pickle
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,24 @@ class SourceFileError(ZooError):
     """A source file that is missing, truncated or not of the expected format."""
 
 
-def _read_bytes(path: Path) -> bytes:
+MAX_IDX_ITEMS = 1_000_000  # more images than this in one MNIST-format file is refused, not read
+
+
+def _read_bytes(path: Path, magic: int) -> bytes:
+    """An IDX file's bytes, un-gzipped; never more than its header's counts promise (a gzip bomb stops there)."""
+    header = 16 if magic == 2051 else 8
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path) as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as err:
+        with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as f:
+            head = f.read(header)
+            if len(head) < header:
+                return head  # check_idx reports the truncation
+            count = int.from_bytes(head[4:8], "big")
+            if count > MAX_IDX_ITEMS:
+                raise SourceFileError(f"{path}: its header claims {count:,} items, more than {MAX_IDX_ITEMS:,}; "
+                                      "expected an MNIST-format IDX file")
+            item = 28 * 28 if magic == 2051 else 1
+            return head + f.read(count * item + 1)  # one byte more than promised shows padding
+    except (OSError, EOFError, zlib.error) as err:
         raise SourceFileError(f"{path}: unreadable ({err}); expected an IDX file, gzipped or not") from None
 
 
@@ -91,7 +103,7 @@ def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int
     paths, counts = {}, {}
     for key, (base, magic) in IDX_FILES.items():
         path = _find(source, base)
-        data = _read_bytes(path)
+        data = _read_bytes(path, magic)
         counts[key] = check_idx(path, magic, data)
         paths[key] = work / base
         paths[key].write_bytes(data)
@@ -229,7 +241,8 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
     if not source.exists():
         raise UsageError(f"--from {source}: no such file or folder")
     dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
-    existed = dataset_root.exists()
+    downloads = dataset_root.parent / "downloads"
+    existed, downloads_existed = dataset_root.exists(), downloads.exists()
     with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-") as tmp:
         if name == "cifar10":
             local, counts = _stage_cifar(source, Path(tmp))
@@ -243,12 +256,18 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
                 builder.download_and_prepare(
                     download_config=tfds.download.DownloadConfig(try_download_gcs=False)
                 )
-        except BaseException:
+        except BaseException as err:
             for leftover in dataset_root.glob("*incomplete*"):
                 shutil.rmtree(leftover, ignore_errors=True)
             if not existed:
                 shutil.rmtree(dataset_root, ignore_errors=True)
-            raise
+            if not downloads_existed:
+                shutil.rmtree(downloads, ignore_errors=True)
+            if not isinstance(err, Exception):
+                raise
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            raise ZooError(f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left "
+                           "behind") from None
     log(f"{name} {builder.version} prepared in {builder.data_dir}: "
         f"{counts['train']} train / {counts['test']} test examples")
     return Path(builder.data_dir)

@@ -61,6 +61,12 @@ def predict_probs(model, images: np.ndarray, labels: np.ndarray, batch_size: int
     return total
 
 
+def scores(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of predicted probabilities (the same clipping as Keras' loss)."""
+    picked = np.clip(probs[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.mean(np.log(picked))), float((probs.argmax(axis=1) == labels).mean())
+
+
 def evaluate(
     model_dir: str | Path,
     dataset: str | None = None,
@@ -68,10 +74,10 @@ def evaluate(
     data_dir: str | None = None,
     batch_size: int = 256,
     tta: bool = False,
+    log=None,
 ) -> dict[str, Any]:
     """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset); with
     ``tta``, on the mean of the test-time-augmented views (:data:`TTA_VIEWS`)."""
-    import keras
 
     card = artifacts.read_card(model_dir)
     dataset = dataset or card["dataset"]
@@ -79,8 +85,10 @@ def evaluate(
     model, card = artifacts.load(model_dir)
     info = data.dataset_info(dataset, data_dir)
     images, labels = data.load_arrays(dataset, "test", data_dir)
+    if log:
+        log(f"Scoring {card['model']} on {len(labels):,} {dataset} test images" + (" x 6 TTA views" if tta else ""))
     probs = predict_probs(model, images, labels, batch_size, tta)
-    loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, probs)))
+    loss, accuracy = scores(probs, labels)
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, info.num_classes)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
@@ -92,7 +100,7 @@ def evaluate(
         "examples": int(len(labels)),
         "tta": [view for view, _ in TTA_VIEWS] if tta else [],
         "loss": loss,
-        "accuracy": float((predicted == labels).mean()),
+        "accuracy": accuracy,
         "per_class_accuracy": {name: float(a) for name, a in zip(names, per_class, strict=True)},
         "confusion_matrix": matrix.tolist(),
     }

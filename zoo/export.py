@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo import artifacts
-from zoo.errors import UsageError
+from zoo.errors import UsageError, ZooError
 
 if TYPE_CHECKING:
     import keras
@@ -230,6 +231,9 @@ class Format:
     quantized: bool = False
 
 
+# The packages each format needs beyond TensorFlow (to write it and to check it).
+NEEDS = {"onnx": ("onnx", "tf2onnx", "onnxruntime")}
+
 FORMATS: dict[str, Format] = {
     "savedmodel": Format("savedmodel", "savedmodel", write_savedmodel, run_savedmodel),
     "keras": Format("keras", "export.keras", write_keras, run_keras),
@@ -292,36 +296,44 @@ def export(
     if unknown:
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
     model, card = artifacts.load(model_dir)
+    missing = [f"{name} needs {pkg}" for name in formats for pkg in NEEDS.get(name, ())
+               if importlib.util.find_spec(pkg) is None]
+    if missing:
+        raise UsageError(f"{'; '.join(missing)}: pip install {' '.join(sorted({m.split()[-1] for m in missing}))}")
+    if not os.access(model_dir, os.W_OK):
+        raise UsageError(f"{model_dir} is not writable: the exports could not be recorded in its card")
     out_dir = Path(output) if output else Path(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images, labels, source = parity_images(card, parity_count, data_dir)
     reference = model.predict(images.astype(np.float32) / 255.0, verbose=0)
     log(f"Parity on {len(images)} {source}")
     results = {}
-    for name in formats:
-        fmt = FORMATS[name]
-        dest = out_dir / fmt.filename
-        rel = os.path.relpath(dest, model_dir)
-        try:
-            with artifacts.atomic_path(dest) as tmp:
-                fmt.write(model, card, tmp, data_dir)
-                check = parity(reference, fmt.run(tmp)(images), labels, fmt.quantized)
-                if not check["ok"]:  # checked before the swap: a previous good export stays in place
-                    raise _ParityFailed
-        except _ParityFailed:
-            kept = "the previous one is kept" if dest.exists() else "nothing written"
+    # Every format is written and checked in a staging folder first; only then do the ones that passed replace
+    # their files (each by rename), and the card records them. A failure before that changes nothing.
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export.", suffix=".tmp") as staging:
+        for name in formats:
+            fmt = FORMATS[name]
+            staged = Path(staging) / fmt.filename
+            try:
+                fmt.write(model, card, staged, data_dir)
+            except Exception as err:  # TensorFlow, the converters and a full disk raise many types
+                first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+                raise ZooError(f"could not write the {name} export ({first}); nothing was changed") from None
+            check = parity(reference, fmt.run(staged)(images), labels, fmt.quantized)
+            rel = os.path.relpath(out_dir / fmt.filename, model_dir)
             results[name] = {"path": rel, "parity": check}
-            log(f"  {name:<11} {rel:<18} {_describe(check)}; {kept}")
-            continue
-        results[name] = {"path": rel, "sha256": file_sha256(dest), "parity": check}
-        log(f"  {name:<11} {rel:<18} {_describe(check)}")
+            kept = "" if check["ok"] else ("; the previous one is kept" if (out_dir / fmt.filename).exists()
+                                           else "; not written")
+            log(f"  {name:<11} {rel:<18} {_describe(check)}{kept}")
+        for name, result in results.items():
+            if result["parity"]["ok"]:
+                dest = out_dir / FORMATS[name].filename
+                with artifacts.atomic_path(dest) as tmp:
+                    os.replace(Path(staging) / FORMATS[name].filename, tmp)
+                result["sha256"] = file_sha256(dest)
     card.setdefault("exports", {}).update({k: v for k, v in results.items() if v["parity"]["ok"]})
     artifacts.write_card(model_dir, card)
     return results
-
-
-class _ParityFailed(Exception):
-    """An export disagreed with the Keras model: it is discarded before it replaces anything."""
 
 
 def _describe(check: dict[str, Any]) -> str:

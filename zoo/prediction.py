@@ -37,6 +37,9 @@ class Prediction:
     error: str | None = None
 
 
+MAX_PIXELS = 50_000_000  # an image larger than this is refused before it is decoded
+
+
 def to_pil(image: ImageLike):
     """Open a path, or wrap an array (uint8 pixels; floats in [0, 1] are scaled by 255), as a PIL image."""
     from PIL import Image, UnidentifiedImageError
@@ -53,7 +56,10 @@ def to_pil(image: ImageLike):
         return Image.fromarray(array)
     path = Path(image)
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only
+            if img.width * img.height > MAX_PIXELS:
+                raise ZooError(f"{path}: {img.width}x{img.height} pixels is over the limit of "
+                               f"{MAX_PIXELS // 1_000_000} megapixels (a decompression bomb?)")
             img.load()
             return img
     except FileNotFoundError:
@@ -62,7 +68,7 @@ def to_pil(image: ImageLike):
         raise ZooError(f"{path}: is a folder, not an image") from None
     except UnidentifiedImageError:
         raise ZooError(f"{path}: not an image PIL can read (PNG, JPEG, BMP, GIF, ...)") from None
-    except OSError as err:
+    except (OSError, Image.DecompressionBombError) as err:
         raise ZooError(f"{path}: unreadable image ({err})") from None
 
 

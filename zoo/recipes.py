@@ -93,7 +93,7 @@ TARGETS: dict[tuple[str, str], float] = {
     ("lenet5", "mnist"): 0.992,  # LeCun et al. 1998: 0.95 % error (0.8 % with distortions)
     ("mlp", "fashion_mnist"): 0.895,
     ("lenet5", "fashion_mnist"): 0.91,
-    ("cifar_cnn", "cifar10"): 0.90,  # Keras' classic cifar10_cnn example: 79 % after 50 epochs
+    ("cifar_cnn", "cifar10"): 0.93,  # with TTA; airbench93: 93.0 % (airbench94: 94.0 % in 9.9 epochs)
 }
 
 
@@ -101,9 +101,28 @@ TARGETS: dict[tuple[str, str], float] = {
 _VARIANTS: dict[tuple[str, str, str], Recipe] = {
     # Time to 99 % on a 2-core CPU: 4 epochs, no augmentation, batch 256, Adam with short memories
     # (betas 0.7, 0.9) at a one-cycle peak of 1e-2, after a published one-epoch MNIST recipe.
+    # The default CIFAR-10 recipe compressed into 4 epochs (the schedule's warm-up and decay shrink with it).
+    ("cifar_cnn", "cifar10", "fast"): replace(_CIFAR, epochs=4),
     ("lenet5", "mnist", "fast"): Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle",
                                         batch_size=256, epochs=4),
 }
+
+
+def all_recipes() -> list[tuple[str, str, str, Recipe]]:
+    """Every tuned recipe as (model, dataset, name, recipe), defaults first."""
+    rows = [(m, d, "default", r) for (m, d), r in _RECIPES.items()]
+    return sorted(rows + [(m, d, n, r) for (m, d, n), r in _VARIANTS.items()], key=lambda row: row[:2])
+
+
+def describe(recipe: Recipe) -> str:
+    """A recipe in one line: optimizer, peak learning rate, schedule, epochs, batch, extras, augmentation."""
+    extras = [f"{k} {getattr(recipe, k):g}" for k in ("weight_decay", "label_smoothing", "ema")
+              if getattr(recipe, k)]
+    extras += [f"BN-bias lr x{recipe.bn_bias_lr:g}"] if recipe.bn_bias_lr != 1 else []
+    extras += ["TTA"] if recipe.tta else []
+    return (f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {recipe.epochs} epochs of batch "
+            f"{recipe.batch_size}" + "".join(f", {e}" for e in extras)
+            + f", augment {'+'.join(recipe.augment) or 'none'}")
 
 
 def recipe_names(model: str, dataset: str) -> list[str]:

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_history
+from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_card, read_history
 from zoo.errors import UsageError, ZooError
 from zoo.recipes import TARGETS
 
 CSV_FIELDS = [
     "model", "dataset", "test_accuracy", "test_accuracy_tta", "target", "reached", "test_loss", "val_accuracy",
-    "params", "epochs", "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images", "training_seconds",
+    "params", "epochs", "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images",
+    "training_seconds",
     "train_images_per_s", "seconds_to_target_val", "seconds_to_99_val", "device", "onednn", "date", "command",
 ]
 
@@ -51,7 +52,7 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
     """One row per saved model folder (``*/card.json``), sorted by dataset and model."""
     rows = []
     for card_path in sorted(Path(models_dir).glob(f"*/{CARD_FILE}")):
-        card = json.loads(card_path.read_text())
+        card = read_card(card_path.parent)  # a damaged card is a one-line error naming it
         metrics, recipe = card["metrics"], card.get("recipe", {})
         recipe_name = recipe.get("name", "default")
         target = TARGETS.get((card["model"], card["dataset"])) if recipe_name == "default" else None
@@ -89,13 +90,18 @@ def model_rows(models_dir: str | Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["dataset"], r["model"]))
 
 
-def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The saved ``zoo bench`` runs and the saved peer comparisons (``compare_speed.py``) in ``bench_dir``."""
-    benches, comparisons = [], []
+def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``) and settings sweeps
+    (``threads.py``) in ``bench_dir``."""
+    benches, comparisons, sweeps = [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
-        record = json.loads(path.read_text())
-        (comparisons if "runs" in record else benches).append({**record, "file": path.as_posix()})
-    return benches, comparisons
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
+        kind = comparisons if "runs" in record else sweeps if "rows" in record else benches
+        kind.append({**record, "file": path.as_posix()})
+    return benches, comparisons, sweeps
 
 
 def options(r: dict[str, Any]) -> str:
@@ -122,7 +128,7 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
-                    comparisons: list[dict[str, Any]]) -> str:
+                    comparisons: list[dict[str, Any]], sweeps: list[dict[str, Any]] = ()) -> str:
     out = [
         "# Results",
         "",
@@ -170,23 +176,36 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
             )
     for c in comparisons:
         out += ["", f"## Side by side: {c['title']}", "", c["setup"], "",
-                "| run | seconds per epoch | images/s | vs plain Keras |", "|---|---:|---:|---:|"]
+                "| run | seconds per epoch | images/s | vs the first row |", "|---|---:|---:|---:|"]
         base = next(r for r in c["runs"] if r["name"] == c["baseline"])
         for r in c["runs"]:
             out.append(f"| {r['name']} | {r['seconds_per_epoch']:.1f} | {r['images_per_s']:,.0f} | "
                        f"{r['images_per_s'] / base['images_per_s']:.2f}× |")
+        for what, ratio in c.get("targets", {}).items():
+            need = float(what.split(">= ")[1].split("x")[0])
+            out.append(f"- {what}: {ratio:.2f}× — {'met' if ratio >= need else 'missed'}")
         out += ["", f"Machine: {c['machine']}; {c['date']}; `{c['command']}`."]
         if c.get("profile"):
             out += ["", "Where a LeNet-5 training step's time goes (TensorFlow ops, batch 128, this machine):", "",
                     "| op | ms per step |", "|---|---:|"]
             out += [f"| {name} | {ms:.2f} |" for name, ms in c["profile"]]
+    for sweep in sweeps:
+        m = sweep["machine"]
+        out += ["", f"## {sweep['title']}", "", "| setting | train images/s (median) | runs |", "|---|---:|---|"]
+        out += [f"| {r['setting']} | {r['median_images_per_s']:,.0f} | "
+                f"{', '.join(f'{v:,.0f}' for v in r['runs'])} |" for r in sweep["rows"]]
+        out += ["", f"Machine: {m['cpu']}, {m['cores']} cores; {sweep['date']}; `{sweep['command']}`."]
     return "\n".join(out) + "\n"
 
 
 def write_results(models_dir: str | Path = "saved_models", bench_dir: str | Path = "benchmarks/results",
                   output: str | Path = ".", check: bool = False) -> Iterator[tuple[Path, str]]:
-    """Write (or with ``check``, compare) RESULTS.md and results.csv; yields each file with what happened."""
-    rows = model_rows(models_dir)
+    """Write (or with ``check``, compare) RESULTS.md and results.csv; yields each file with what happened.
+
+    Besides the shipped models, the recipe runs kept in ``<bench_dir>/../runs/*/card.json`` (seeds of a named
+    recipe, ablations) get rows too."""
+    runs_dir = Path(bench_dir).parent / "runs"
+    rows = model_rows(models_dir) + (model_rows(runs_dir) if runs_dir.is_dir() else [])
     if not rows:
         raise UsageError(f"no saved models in {models_dir} (folders with {CARD_FILE})")
     files = {

@@ -20,6 +20,19 @@ class Row:
     output_shape: tuple
     params: int
     formula: str = ""
+    macs: int = 0  # multiply-adds for one image (conv and dense layers)
+
+
+def multiply_adds(layer, in_shape: tuple, out_shape: tuple) -> int:
+    """Multiply-adds of one image through ``layer``: out H·W·(kh·kw·C_in)·filters for a conv, in·units for a dense
+    layer; 0 for the rest (their adds and comparisons are small beside these)."""
+    kind = layer.__class__.__name__
+    if kind == "Conv2D":
+        kh, kw = layer.kernel_size
+        return out_shape[1] * out_shape[2] * kh * kw * in_shape[-1] * out_shape[-1]
+    if kind == "Dense":
+        return math.prod(in_shape[1:]) * out_shape[-1]
+    return 0
 
 
 def _window_formula(layer, in_shape: tuple, out_shape: tuple) -> str:
@@ -66,15 +79,18 @@ def summarize(model: keras.Model) -> list[Row]:
         formula = ""
         if hasattr(layer, "kernel_size") or hasattr(layer, "pool_size"):  # pooling windows: the same formula
             formula = _window_formula(layer, tuple(layer.input.shape), out_shape)
-        rows.append(Row(layer.name, kind, out_shape, layer.count_params(), formula))
+        macs = multiply_adds(layer, tuple(layer.input.shape), out_shape)
+        rows.append(Row(layer.name, kind, out_shape, layer.count_params(), formula, macs))
     return rows
 
 
 def render(model: keras.Model) -> str:
     rows = summarize(model)
-    lines = [f"{'layer':<14} {'type':<26} {'output shape':<22} {'params':>12}  arithmetic"]
+    lines = [f"{'layer':<14} {'type':<20} {'output shape':<14} {'params':>11} {'mult-adds':>13}  arithmetic"]
     for r in rows:
         shape = "x".join(str(d) for d in r.output_shape[1:])
-        lines.append(f"{r.name:<14} {r.kind:<26} {shape:<22} {r.params:>12,}  {r.formula}")
-    lines.append(f"total parameters: {model.count_params():,}")
+        macs = f"{r.macs:,}" if r.macs else ""
+        lines.append(f"{r.name:<14} {r.kind:<20} {shape:<14} {r.params:>11,} {macs:>13}  {r.formula}")
+    lines.append(f"total parameters: {model.count_params():,}; multiply-adds per image: "
+                 f"{sum(r.macs for r in rows):,} (training costs about 3x that per image: forward and backward)")
     return "\n".join(lines)

@@ -1,8 +1,8 @@
 """Training: recipe → data → model → ``fit`` with resumable state → the saved-model folder.
 
-A run keeps its state in ``.<name>.run/`` beside its output folder (Keras ``BackupAndRestore`` plus the
-per-epoch history), so the same command started again after a crash resumes from the last completed
-epoch. The folder is removed once the model is saved.
+A run keeps its state in ``.<name>.run/`` beside its output folder (:mod:`zoo.runstate`: weights, optimizer
+state and per-epoch history, changed together by one rename), so the same command started again after a crash
+resumes from the last completed epoch. The folder is removed once the model is saved.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import json
 import math
 import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import artifacts, data, distribute, models
+from zoo import artifacts, data, distribute, models, runstate
 from zoo.device import library_versions, onednn_enabled, use_device
 from zoo.errors import UsageError, ZooError
 from zoo.optim import compile_model
@@ -48,6 +47,17 @@ def check_positive(**values: float | None) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
 
 
+MAX_EPOCHS = 100_000
+MAX_BATCH = 2**31 - 1  # TensorFlow indexes a batch with int32
+MAX_SEED = 2**32 - 1  # NumPy's and Python's seeds
+
+
+def check_at_most(**values: tuple[int | None, int]) -> None:
+    for name, (value, limit) in values.items():
+        if value is not None and value > limit:
+            raise UsageError(f"--{name.replace('_', '-')} must be at most {limit:,}, got {value:,}")
+
+
 def check_fits(model_name: str, dataset: str) -> None:
     """A model's minimum input size against a dataset's image size, before any data is read."""
     config = models.get_config(model_name)
@@ -59,71 +69,46 @@ def check_fits(model_name: str, dataset: str) -> None:
         )
 
 
-class EpochLog:
-    """The per-epoch history of a run, kept in its run folder so that a resumed run continues it."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        saved = json.loads(path.read_text()) if path.exists() else {}
-        self.epochs: dict[int, dict[str, float]] = {int(k): v for k, v in saved.get("epochs", {}).items()}
-        self.epoch_seconds: dict[int, float] = {int(k): v for k, v in saved.get("epoch_seconds", {}).items()}
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.epoch_seconds.values())
-
-    def record(self, epoch: int, logs: dict[str, float], seconds: float) -> None:
-        self.epochs[epoch] = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
-        self.epoch_seconds[epoch] = round(seconds, 3)
-        payload = {"epochs": {str(k): v for k, v in sorted(self.epochs.items())},
-                   "epoch_seconds": {str(k): v for k, v in sorted(self.epoch_seconds.items())}}
-        artifacts.atomic_write_text(self.path, json.dumps(payload))
-
-    def history(self) -> dict[str, list[float]]:
-        rows = [self.epochs[k] for k in sorted(self.epochs)]
-        keys = list(rows[0]) if rows else []
-        return {k: [r.get(k, float("nan")) for r in rows] for k in keys}
-
-
 class Diverged(ZooError):
     """The loss became NaN or infinite; the last good checkpoint is kept for resuming with other settings."""
 
 
+# A running loss over 4x its first value (at least 4.0) means the run diverged. Cross-entropy on clipped
+# probabilities never reaches NaN: a net blown up by a huge learning rate sits near -log(1e-7) = 16 instead.
+DIVERGENCE_FACTOR = 4.0
+
+
 def _nan_guard():
-    """Stop at the first batch whose loss is not finite, before that epoch can be checkpointed."""
+    """Stop at the first batch whose running loss is not finite or has grown past 4x its first value in this
+    process (at least 4.0: a run that explodes without a NaN), before that epoch can be checkpointed."""
     import keras
 
     class _NanGuard(keras.callbacks.Callback):
+        first: float | None = None
+
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
         def on_train_batch_end(self, batch, logs=None):
             loss = float((logs or {}).get("loss", 0.0))
+            self.first = loss if self.first is None else self.first
             if not math.isfinite(loss):
                 raise Diverged(f"training diverged: loss {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
+            if loss > DIVERGENCE_FACTOR * max(self.first, 1.0):
+                raise Diverged(f"training diverged: loss {loss:.3g} at epoch {self.epoch + 1}, batch {batch + 1}, "
+                               f"over {DIVERGENCE_FACTOR:g}x its first value {self.first:.3g}")
 
     return _NanGuard()
 
 
-def completed_epochs(backup_dir: Path) -> int:
-    """Epochs that Keras' BackupAndRestore has checkpointed in ``backup_dir``."""
+def _read_run_params(run_dir: Path) -> dict[str, Any] | None:
+    """The settings of the unfinished run in ``run_dir``, or None where none was started."""
     try:
-        return int(json.loads((backup_dir / "training_metadata.json").read_text())["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
-def _epoch_logger(log: EpochLog):
-    import keras
-
-    class _Logger(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            log.record(epoch, logs or {}, time.perf_counter() - self.start)
-
-    return _Logger()
+        return json.loads((run_dir / "run.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise runstate.damaged(run_dir, err) from None
 
 
 def train(
@@ -145,6 +130,7 @@ def train(
     restart: bool = False,
     mixed_precision: bool = False,
     jit: bool = False,
+    tensorboard: str | Path | None = None,
     command: str | None = None,
     verbose: int | str = "auto",
     log=print,
@@ -157,13 +143,16 @@ def train(
     models.get_config(model_name)
     check_fits(model_name, dataset)
     check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    check_at_most(epochs=(epochs, MAX_EPOCHS), batch_size=(batch_size, MAX_BATCH), seed=(seed, MAX_SEED))
     if seed < 0:
         raise UsageError(f"--seed must be zero or positive, got {seed}")
+    data.check_name(dataset)
+    custom = recipe
     recipe = (recipe or get_recipe(model_name, dataset, recipe_name)).override(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
     data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
-    out = artifacts.check_writable(output or default_output(model_name, dataset), overwrite)
+    out = artifacts.check_model_output(default_output(model_name, dataset) if output is None else output, overwrite)
     device_name = use_device(device)
     log(f"Device: {device_name}")
     data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
@@ -173,119 +162,126 @@ def train(
     # Every worker keeps its own run state; only the chief writes the model folder.
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
-    if restart:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    if run_dir.exists():
-        saved = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else None
-        if saved != run_params:
+    with runstate.locked(run_dir):  # held until the model folder is saved and the run state removed
+        if restart:
+            for path in run_dir.iterdir() if run_dir.is_dir() else []:
+                if path.name != runstate.LOCK_FILE:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        saved = _read_run_params(run_dir)
+        if saved is not None and saved != run_params:
             raise UsageError(
                 f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
                 "or pass --restart to discard it"
             )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
-    epoch_log = EpochLog(run_dir / "history.json")
-    done = completed_epochs(run_dir / "backup")
+        state = runstate.RunState.open(run_dir)
+        artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
+        done = state.epoch
 
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-    splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
-    if done:
-        log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
-    train_stream = data.make_epoch_stream(
-        *splits.train_arrays, recipe.batch_size, seed=seed, first_epoch=done, epochs=recipe.epochs,
-        augment=recipe.augment,
-    )
-    val, test = splits.val, splits.test
-    if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
-        train_stream, val, test = (distribute.shard_by_data(ds) for ds in (train_stream, val, test))
-    info = splits.info
-    steps = -(-splits.num_train // recipe.batch_size)
-    with placement.strategy.scope():
-        # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
-        previous = keras.mixed_precision.global_policy()
-        keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
-        try:
-            model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
-        finally:
-            keras.mixed_precision.set_global_policy(previous)
-        init_from_data = models.get_config(model_name).init_from_data
-        if init_from_data is not None:  # e.g. a whitening layer computed from 5,000 training images, then frozen
-            init_from_data(model, splits.train_arrays[0][:5000])
-        compile_model(model, recipe, steps, jit)
-    if placement.workers > 1:
-        x, y = splits.train_arrays
-        distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
-    log(
-        f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
-        f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
-        f"{recipe.epochs} epochs of batch {recipe.batch_size}"
-    )
-    callbacks = [
-        _nan_guard(),
-        _epoch_logger(epoch_log),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
-    ]
-    try:
-        model.fit(
-            train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps,
-            callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
-            # a progress bar on a terminal; one plain line per epoch in a log file
-            verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
+        splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
+        if done:
+            log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
+        train_stream = data.make_epoch_stream(
+            *splits.train_arrays, recipe.batch_size, seed=seed, first_epoch=done, epochs=recipe.epochs,
+            augment=recipe.augment,
         )
-    except Diverged as err:
-        kept = completed_epochs(run_dir / "backup")
-        raise Diverged(f"{err}; the checkpoint of the last good epoch ({kept}) is kept in {run_dir}; "
-                       "lower --learning-rate and pass --restart") from None
-    test_loss, test_acc = model.evaluate(test, verbose=0)
-    tta_acc = None
-    if recipe.tta:
-        from zoo.evaluation import predict_probs
+        val, test = splits.val, splits.test
+        if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
+            train_stream, val, test = (distribute.shard_by_data(ds) for ds in (train_stream, val, test))
+        info = splits.info
+        steps = -(-splits.num_train // recipe.batch_size)
+        with placement.strategy.scope():
+            # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
+            previous = keras.mixed_precision.global_policy()
+            keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+            try:
+                model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+            finally:
+                keras.mixed_precision.set_global_policy(previous)
+            init_from_data = models.get_config(model_name).init_from_data
+            if init_from_data is not None:  # e.g. a whitening layer computed from 5,000 training images, then frozen
+                init_from_data(model, splits.train_arrays[0][:5000])
+            compile_model(model, recipe, steps, jit)
+        if placement.workers > 1:
+            x, y = splits.train_arrays
+            distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
+        log(
+            f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
+            f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
+            f"{recipe.epochs} epochs of batch {recipe.batch_size}"
+        )
+        callbacks = [_nan_guard(), runstate.checkpoint_callback(state)]
+        if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
+            callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
+        try:
+            model.fit(
+                train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps, initial_epoch=done,
+                callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
+                # a progress bar on a terminal; one plain line per epoch in a log file
+                verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+            )
+        except Diverged as err:
+            kept = state.epoch
+            if not kept:
+                shutil.rmtree(run_dir, ignore_errors=True)
+                raise Diverged(f"{err}; no epoch completed, nothing was kept; lower --learning-rate") from None
+            raise Diverged(f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
+                           "lower --learning-rate and pass --restart") from None
+        from zoo.evaluation import predict_probs, scores
 
-        x_test, y_test = data.load_arrays(dataset, "test", data_dir)
-        tta_acc = float((predict_probs(model, x_test, y_test, tta=True).argmax(1) == y_test).mean())
-    history = epoch_log.history()
-    card = {
-        "model": model_name,
-        "dataset": dataset,
-        "input_shape": list(info.input_shape),
-        "num_classes": info.num_classes,
-        "class_names": info.class_names,
-        "preprocessing": {
-            "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
-            "scale": "x / 255 -> float32 in [0, 1]",
-            "in_model": False,
-        },
-        "params": model.count_params(),
-        "epochs": recipe.epochs,
-        "recipe": {"name": recipe_name, **recipe.to_dict()},
-        "metrics": {
-            "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
-            "val_loss": history.get("val_loss", [float("nan")])[-1],
-            "test_accuracy": float(test_acc),
-            "test_loss": float(test_loss),
-            **({"test_accuracy_tta": tta_acc} if tta_acc is not None else {}),
-        },
-        "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
-        "seed": seed,
-        "runtime": {
-            "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name, "onednn": onednn_enabled(),
-            "strategy": placement.name, "replicas": placement.replicas, "workers": placement.workers,
-        },
-        "training_seconds": round(epoch_log.seconds, 2),
-        "epoch_seconds": [epoch_log.epoch_seconds[k] for k in sorted(epoch_log.epoch_seconds)],
-        "versions": library_versions(),
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "command": command or " ".join(sys.argv),
-        "exports": {},
-    }
-    if not placement.is_chief:
+        tta_acc = None
+        if placement.workers > 1:  # every worker takes part in a distributed evaluation
+            test_loss, test_acc = model.evaluate(test, verbose=0)
+        else:  # scored exactly as `zoo evaluate` scores it: plain cross-entropy, whatever the training loss
+            x_test, y_test = data.load_arrays(dataset, "test", data_dir)
+            test_loss, test_acc = scores(predict_probs(model, x_test, y_test), y_test)
+            if recipe.tta:
+                tta_acc = scores(predict_probs(model, x_test, y_test, tta=True), y_test)[1]
+        history = state.history()
+        card = {
+            "model": model_name,
+            "dataset": dataset,
+            "input_shape": list(info.input_shape),
+            "num_classes": info.num_classes,
+            "class_names": info.class_names,
+            "preprocessing": {
+                "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
+                "scale": "x / 255 -> float32 in [0, 1]",
+                "in_model": False,
+            },
+            "params": model.count_params(),
+            "epochs": recipe.epochs,
+            "recipe": {"name": "custom" if custom is not None and recipe_name == "default" else recipe_name,
+                       **recipe.to_dict()},
+            "metrics": {
+                "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+                "val_loss": history.get("val_loss", [float("nan")])[-1],
+                "test_accuracy": float(test_acc),
+                "test_loss": float(test_loss),
+                **({"test_accuracy_tta": tta_acc} if tta_acc is not None else {}),
+            },
+            "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
+            "seed": seed,
+            "runtime": {
+                "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
+                "onednn": onednn_enabled(), "strategy": placement.name, "replicas": placement.replicas,
+                "workers": placement.workers,
+            },
+            "training_seconds": round(state.seconds, 2),
+            "epoch_seconds": [state.epoch_seconds[k] for k in sorted(state.epoch_seconds)],
+            "versions": library_versions(),
+            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "command": command or " ".join(sys.argv),
+            "exports": {},
+        }
+        if not placement.is_chief:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
+            return TrainResult(out, card, history, model)
+        curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
+        model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
         shutil.rmtree(run_dir, ignore_errors=True)
-        log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
-        return TrainResult(out, card, history, model)
-    curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
-    model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    tta_note = f" ({tta_acc:.4f} with test-time augmentation)" if tta_acc is not None else ""
-    log(f"Test accuracy {test_acc:.4f}{tta_note}, loss {test_loss:.4f}; saved to {model_dir}")
-    return TrainResult(model_dir, card, history, model)
+        tta_note = f" ({tta_acc:.4f} with test-time augmentation)" if tta_acc is not None else ""
+        log(f"Test accuracy {test_acc:.4f}{tta_note}, loss {test_loss:.4f}; saved to {model_dir}")
+        return TrainResult(model_dir, card, history, model)

@@ -36,6 +36,8 @@ class ModelConfig:
 
 
 _REGISTRY: dict[str, ModelConfig] = {}
+MAX_SIDE = 4096  # pixels; larger inputs are refused before anything is allocated
+MAX_CLASSES = 100_000
 
 
 def register(
@@ -89,8 +91,14 @@ def create(
             f"{name} needs images of at least {config.min_input_size}x{config.min_input_size}, "
             f"got {shape[0]}x{shape[1]}"
         )
+    if max(shape[:2]) > MAX_SIDE:
+        raise UsageError(f"input images may be at most {MAX_SIDE}x{MAX_SIDE}, got {shape[0]}x{shape[1]}")
+    if shape[2] > 64:
+        raise UsageError(f"input images may have at most 64 channels, got {shape[2]}")
     if classes < 2:
         raise UsageError(f"num_classes must be at least 2, got {classes}")
+    if classes > MAX_CLASSES:
+        raise UsageError(f"num_classes may be at most {MAX_CLASSES:,}, got {classes:,}")
     return config.builder(shape, classes, **kwargs)
 
 

@@ -6,7 +6,6 @@ Expected errors (``ZooError``, click's usage errors) print one line to stderr an
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shlex
 import sys
@@ -15,27 +14,7 @@ import click
 
 from zoo.artifacts import check_file_output, check_writable
 from zoo.errors import UsageError, ZooError
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with stderr muted at the file-descriptor level: its CUDA probe prints lines
-    before any log setting applies. Python errors still propagate."""
-    if "tensorflow" in sys.modules or os.environ.get("ZOO_VERBOSE_TF"):
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-        from absl import logging as absl_logging
-
-        absl_logging.set_verbosity(absl_logging.ERROR)  # tfds' notes on folder layout are not for users
-        logging.getLogger("urllib3").setLevel(logging.ERROR)  # download retries end in one zoo error line
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+from zoo.quiet import import_tensorflow
 
 
 class ZooGroup(click.Group):
@@ -106,12 +85,22 @@ def start_tensorflow(device: str = "auto") -> None:
     """Hide GPUs for ``--device cpu`` before TensorFlow starts, then import it quietly."""
     if device == "cpu" and "tensorflow" not in sys.modules:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    _import_tensorflow_quietly()
+    import_tensorflow()
 
 
 @cli.command("list")
-def list_cmd() -> None:
+@click.option("--recipes", is_flag=True, help="List the tuned training recipes instead, with their targets.")
+def list_cmd(recipes) -> None:
     """List the models (with parameter counts on their default dataset) and the datasets."""
+    if recipes:
+        from zoo.recipes import TARGETS, all_recipes, describe
+
+        click.echo(f"{'model':<10} {'dataset':<14} {'recipe':<8} {'target':>7}  what it does")
+        for model, dataset, name, recipe in all_recipes():
+            target = TARGETS.get((model, dataset)) if name == "default" else None
+            click.echo(f"{model:<10} {dataset:<14} {name:<8} {f'{target:.1%}' if target else '':>7}  "
+                       f"{describe(recipe)}")
+        return
     start_tensorflow()
     from zoo import data, models
 
@@ -125,6 +114,15 @@ def list_cmd() -> None:
     for name in data.list_datasets():
         shape, classes = data.DATASETS[name]
         click.echo(f"{name:<15} {'x'.join(map(str, shape)):<9} {classes}")
+
+
+@cli.command()
+@click.argument("model_dir")
+def info(model_dir) -> None:
+    """Print a saved model's card (what it is, how it was trained, what it scored, its exports) as JSON."""
+    from zoo.artifacts import read_card
+
+    click.echo(json.dumps(read_card(model_dir), indent=2))
 
 
 @cli.command()
@@ -143,25 +141,28 @@ def list_cmd() -> None:
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute with a float32 softmax (for GPUs).")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option("--tensorboard", default=None, type=click.Path(file_okay=False),
+              help="Also write per-epoch logs for TensorBoard into this folder.")
 @click.option("--strategy", type=click.Choice(["auto", "one", "mirrored", "multiworker"]), default="auto",
               show_default=True, help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.")
 @device_option
 @data_dir_option
 def train(
     model, dataset, epochs, batch_size, learning_rate, recipe_name, augment, seed, output, overwrite, restart,
-    mixed_precision, jit, strategy, device, data_dir,
+    mixed_precision, jit, tensorboard, strategy, device, data_dir,
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
     from zoo import models
     from zoo.training import train as run
 
-    dataset = dataset or models.get_config(model).default_dataset
+    dataset = models.get_config(model).default_dataset if dataset is None else dataset
     run(
         model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
         recipe_name=recipe_name,
         augment=None if augment is None else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
         output=output, overwrite=overwrite, restart=restart, mixed_precision=mixed_precision, jit=jit,
+        tensorboard=tensorboard,
         device=device, strategy=strategy, data_dir=data_dir,
         command=_command_line(), log=click.echo,
     )
@@ -182,7 +183,7 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
     from zoo.evaluation import evaluate as run
 
     description = use_device(device)
-    result = run(model_dir, dataset, data_dir=data_dir, tta=tta)
+    result = run(model_dir, dataset, data_dir=data_dir, tta=tta, log=lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -328,7 +329,7 @@ def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, 
     from zoo.bench import format_report
 
     result = run(model, dataset, batch_size=batch_size, device=device, train_steps=steps, jit=jit,
-                 steps_per_execution=steps_per_execution, data_dir=data_dir)
+                 steps_per_execution=steps_per_execution, data_dir=data_dir, log=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
     if save:
         atomic_write_text(save, json.dumps(result, indent=2) + "\n")
