@@ -153,7 +153,7 @@ def test_list_recipes_shows_every_tuned_recipe(cli_runner, zoo_cli):
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()[1:]
     assert len(lines) == len(all_recipes())
-    assert any(line.split()[:3] == ["cifar_cnn", "cifar10", "fast"] for line in lines)
+    assert any(line.split()[:3] == ["lenet5", "mnist", "fast"] for line in lines)
     assert any(line.split()[:4] == ["lenet5", "mnist", "default", "99.2%"] for line in lines)
 
 

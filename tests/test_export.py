@@ -109,43 +109,36 @@ BLOCK_ZOO = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("script, artifact", [
-    ("classify_savedmodel.py", "savedmodel"),
-    ("classify_onnx.py", "model.onnx"),
-])
-def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifact):
-    model_dir, _ = exported
-    image = tmp_path / "three.png"
-    write_digit_png(image, 3)
-    expected = json.loads((model_dir / "card.json").read_text())["class_names"]
-    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(model_dir / artifact),
-                          str(image)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+def run_example(script: str, artifact: Path, image: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Run an example app in a clean environment with zoo blocked from import."""
+    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(artifact), str(image)],
+                         capture_output=True, text=True, timeout=300, cwd=cwd,
                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"})
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = out.stdout.strip().splitlines()
-    assert len(lines) == 3
-    top_name, top_prob = lines[0].split("\t")
-    assert top_name == expected[3] and 0 < float(top_prob) <= 1
+    return out
 
 
 @pytest.mark.parametrize("script, artifact", [
     ("classify_savedmodel.py", "savedmodel"),
     ("classify_onnx.py", "model.onnx"),
 ])
-def test_standalone_apps_invert_a_dark_digit_on_white_as_zoo_predict_does(exported, tmp_path, script, artifact):
+@pytest.mark.parametrize("on_white", [False, True], ids=["light on dark", "dark on white"])
+def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifact, on_white):
+    """The apps load the exports with zoo blocked, and invert a dark digit on white as `zoo predict` does."""
     from PIL import Image, ImageOps
 
     import zoo
 
     model_dir, _ = exported
-    image = tmp_path / "three_on_white.png"
-    write_digit_png(tmp_path / "three.png", 3)
-    ImageOps.invert(Image.open(tmp_path / "three.png").convert("L")).save(image)
+    image = tmp_path / "three.png"
+    write_digit_png(image, 3)
+    if on_white:
+        ImageOps.invert(Image.open(image).convert("L")).save(image)
     [prediction] = zoo.predict(model_dir, [str(image)], top_k=1)
-    assert prediction.inverted
-    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(model_dir / artifact),
-                          str(image)], capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"})
-    assert out.returncode == 0, out.stderr[-2000:]
-    top_name, top_prob = out.stdout.strip().splitlines()[0].split("\t")
-    assert top_name == prediction.top_k[0]["class_name"] and 0 < float(top_prob) <= 1
+    assert prediction.inverted == on_white
+    expected = json.loads((model_dir / "card.json").read_text())["class_names"]
+    out = run_example(script, model_dir / artifact, image, tmp_path)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 3
+    top_name, top_prob = lines[0].split("\t")
+    assert top_name == expected[3] == prediction.top_k[0]["class_name"] and 0 < float(top_prob) <= 1

@@ -58,8 +58,9 @@ def test_a_failed_parity_check_keeps_the_previous_good_export(tiny_data, copy_of
     assert not [p for p in copy_of_trained.iterdir() if p.name.startswith(".")], "no temporary files left"
 
 
+CARD = {"model": "lenet5", "dataset": "mnist", "input_shape": [28, 28, 1], "num_classes": 10}
 SWAP_CHILD = """
-import os, sys
+import json, os, sys
 from pathlib import Path
 from zoo import artifacts
 dest = Path(sys.argv[1])
@@ -70,8 +71,8 @@ def replace(src, dst):
     real(src, dst)
 os.replace = replace
 with artifacts.atomic_dir(dest, overwrite=True) as tmp:
-    (tmp / "card.json").write_text('{"model": "lenet5", "input_shape": [28, 28, 1], "version": 2}')
-"""
+    (tmp / "card.json").write_text(json.dumps({**CARD, "version": 2}))
+""".replace("CARD", repr(CARD))
 
 
 def test_a_swap_killed_between_its_renames_is_finished_by_the_next_command(tmp_path):
@@ -82,7 +83,7 @@ def test_a_swap_killed_between_its_renames_is_finished_by_the_next_command(tmp_p
 
     dest = tmp_path / "model"
     dest.mkdir()
-    (dest / "card.json").write_text('{"model": "lenet5", "input_shape": [28, 28, 1], "version": 1}')
+    (dest / "card.json").write_text(json.dumps({**CARD, "version": 1}))
     proc = subprocess.run([sys.executable, "-c", SWAP_CHILD, str(dest)], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     assert not dest.exists(), "the kill left no model at the destination"

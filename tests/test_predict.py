@@ -124,5 +124,5 @@ def test_a_decompression_bomb_is_one_line_and_the_rest_are_predicted(trained_len
     result = cli_runner.invoke(zoo_cli, ["predict", str(trained_lenet), str(bomb), str(images / "gray.png")])
     assert result.exit_code == 1
     [error] = result.stderr.strip().splitlines()
-    assert f"bomb.png: {side}x{side} pixels is over the limit of 50 megapixels" in error
+    assert "bomb.png: " in error and "the limit of 50 megapixels (a decompression bomb?)" in error
     assert len(result.stdout.strip().splitlines()) == 1  # gray.png was still predicted

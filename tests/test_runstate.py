@@ -17,6 +17,21 @@ class Killed(BaseException):
     """Stands for kill -9: nothing after the chosen point runs, and no except clause catches it."""
 
 
+def stop_after_epoch_2(monkeypatch, **train_args):
+    """Train until epoch 2's state is saved, then stop as a kill would."""
+    real = runstate.RunState.save
+
+    def save_then_stop(self, model, epoch, logs, seconds):
+        real(self, model, epoch, logs, seconds)
+        if epoch == 2:
+            raise Killed
+
+    monkeypatch.setattr(runstate.RunState, "save", save_then_stop)
+    with pytest.raises(Killed):
+        train("lenet5", "mnist", **train_args)
+    monkeypatch.setattr(runstate.RunState, "save", real)
+
+
 def same(a, b):
     return all(np.array_equal(x, y) for x, y in zip(weights_of(a), weights_of(b), strict=True))
 
@@ -76,17 +91,7 @@ def test_stop_during_the_final_save_keeps_every_epoch(reference, tmp_path, monke
 @pytest.mark.parametrize("damage", ["truncated manifest", "missing weights", "corrupt weights"])
 def test_a_damaged_state_is_one_line_offering_restart(tiny_data, tmp_path, monkeypatch, cli_runner, zoo_cli, damage):
     out = tmp_path / "run"
-    real = runstate.RunState.save
-
-    def stop_after_epoch_2(self, model, epoch, logs, seconds):
-        real(self, model, epoch, logs, seconds)
-        if epoch == 2:
-            raise Killed
-
-    monkeypatch.setattr(runstate.RunState, "save", stop_after_epoch_2)
-    with pytest.raises(Killed):
-        train("lenet5", "mnist", output=out, **QUIET)
-    monkeypatch.setattr(runstate.RunState, "save", real)
+    stop_after_epoch_2(monkeypatch, output=out, **QUIET)
     run_dir = run_dir_of(out)
     manifest = run_dir / runstate.STATE_FILE
     if damage == "truncated manifest":
@@ -145,16 +150,6 @@ def test_resume_is_bit_exact_with_weight_averaging(tiny_data, tmp_path, monkeypa
                     batch_size=32, label_smoothing=0.1)
     quiet = {"device": "cpu", "verbose": 0, "log": lambda *a: None, "recipe": recipe}
     train("lenet5", "mnist", output=tmp_path / "ref", **quiet)
-    real = runstate.RunState.save
-
-    def stop_after_epoch_2(self, model, epoch, logs, seconds):
-        real(self, model, epoch, logs, seconds)
-        if epoch == 2:
-            raise Killed
-
-    monkeypatch.setattr(runstate.RunState, "save", stop_after_epoch_2)
-    with pytest.raises(Killed):
-        train("lenet5", "mnist", output=tmp_path / "run", **quiet)
-    monkeypatch.setattr(runstate.RunState, "save", real)
+    stop_after_epoch_2(monkeypatch, output=tmp_path / "run", **quiet)
     train("lenet5", "mnist", output=tmp_path / "run", **quiet)
     assert same(tmp_path / "run", tmp_path / "ref")

@@ -10,6 +10,7 @@ brightness is over half, ``True``/``False`` force it.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,10 @@ def to_pil(image: ImageLike):
         return Image.fromarray(array)
     path = Path(image)
     try:
-        with Image.open(path) as img:  # reads the header only
+        with warnings.catch_warnings():  # PIL warns past its limit; zoo's own, lower limit refuses below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)  # reads the header only
+        with img:
             if img.width * img.height > MAX_PIXELS:
                 raise ZooError(f"{path}: {img.width}x{img.height} pixels is over the limit of "
                                f"{MAX_PIXELS // 1_000_000} megapixels (a decompression bomb?)")
@@ -68,7 +72,10 @@ def to_pil(image: ImageLike):
         raise ZooError(f"{path}: is a folder, not an image") from None
     except UnidentifiedImageError:
         raise ZooError(f"{path}: not an image PIL can read (PNG, JPEG, BMP, GIF, ...)") from None
-    except (OSError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError:  # PIL's own, larger limit, checked as it opens the file
+        raise ZooError(f"{path}: its header claims more pixels than the limit of {MAX_PIXELS // 1_000_000} "
+                       "megapixels (a decompression bomb?)") from None
+    except OSError as err:
         raise ZooError(f"{path}: unreadable image ({err})") from None
 
 

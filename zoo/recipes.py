@@ -62,7 +62,8 @@ _DEFAULT = Recipe()
 _CIFAR = Recipe(
     optimizer="sgd", learning_rate=1.5, momentum=0.85, weight_decay=0.0089,
     schedule="linear", warmup=0.23, start_lr=0.2, end_lr=0.07,  # warm-up over 23 % of steps, decay to 0.07x
-    epochs=10, batch_size=1024,
+    # 10 epochs gave 88.34 % (89.68 % with TTA) in 1,610 s here, short of airbench's 94 %: 18 fit in the hour.
+    epochs=18, batch_size=1024,
     label_smoothing=0.2,
     bn_bias_lr=64.0,  # BatchNorm biases learn 64x faster (not their weight decay): -25 % epochs to 94 % in airbench
     # No weight averaging: Keras' EMA averages only trainable weights, so BatchNorm statistics stay those of the
@@ -101,8 +102,6 @@ TARGETS: dict[tuple[str, str], float] = {
 _VARIANTS: dict[tuple[str, str, str], Recipe] = {
     # Time to 99 % on a 2-core CPU: 4 epochs, no augmentation, batch 256, Adam with short memories
     # (betas 0.7, 0.9) at a one-cycle peak of 1e-2, after a published one-epoch MNIST recipe.
-    # The default CIFAR-10 recipe compressed into 4 epochs (the schedule's warm-up and decay shrink with it).
-    ("cifar_cnn", "cifar10", "fast"): replace(_CIFAR, epochs=4),
     ("lenet5", "mnist", "fast"): Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle",
                                         batch_size=256, epochs=4),
 }
