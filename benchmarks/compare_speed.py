@@ -103,6 +103,26 @@ def profile_ops(batch: int = 128, repeats: int = 100) -> list[tuple[str, float]]
     return rows
 
 
+def profile_stream(batch: int = 256, batches: int = 300, data_dir: str | None = None) -> dict[str, float]:
+    """Milliseconds per batch of the training input stream alone (gather, augmentation), with and without the
+    default recipe's augmentation: the part of an epoch around the step."""
+    from zoo import data
+    from zoo.recipes import get_recipe
+
+    x, y = data.load_arrays("mnist", "train", data_dir)
+    result = {}
+    for name, augment in (("with augmentation", get_recipe("lenet5", "mnist").augment), ("without", ())):
+        it = iter(data.make_epoch_stream(x[:54000], y[:54000], batch, seed=0, first_epoch=0, epochs=3,
+                                         augment=augment))
+        for _ in range(20):
+            next(it)
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(it)
+        result[name] = 1000 * (time.perf_counter() - start) / batches
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the median after the first is timed)")
@@ -177,13 +197,16 @@ def main() -> None:
         "command": "python benchmarks/compare_speed.py " + " ".join(sys.argv[1:]),
     }
     if args.profile:
-        record["profile"] = profile_ops()
+        record["profile"], record["profile_batch"] = profile_ops(batch=256), 256
         total = sum(ms for _, ms in record["profile"])
-        print("\nwhere a training step's time goes (ms per step of batch 128):")
+        print("\nwhere a training step's time goes (ms per step of batch 256):")
         for name, ms in record["profile"]:
             print(f"  {name:<32} {ms:7.2f}  ({100 * ms / total:.0f} %)")
         print(f"  (oneDNN {'on' if onednn_enabled() else 'off'} in this process)")
         record["profile_onednn"] = onednn_enabled()
+        record["stream_ms_per_batch"] = profile_stream(data_dir=args.data_dir)
+        print("input stream alone, ms per batch of 256: " + ", ".join(
+            f"{k} {v:.2f}" for k, v in record["stream_ms_per_batch"].items()))
     if args.save:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         Path(args.save).write_text(json.dumps(record, indent=2) + "\n")

@@ -186,9 +186,13 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
             out.append(f"- {what}: {ratio:.2f}× — {'met' if ratio >= need else 'missed'}")
         out += ["", f"Machine: {c['machine']}; {c['date']}; `{c['command']}`."]
         if c.get("profile"):
-            out += ["", "Where a LeNet-5 training step's time goes (TensorFlow ops, batch 128, this machine):", "",
+            batch = c.get("profile_batch", 128)
+            out += ["", f"Where a LeNet-5 training step's time goes (TensorFlow ops, batch {batch}, the same machine):",
+                    "",
                     "| op | ms per step |", "|---|---:|"]
             out += [f"| {name} | {ms:.2f} |" for name, ms in c["profile"]]
+            for what, ms in c.get("stream_ms_per_batch", {}).items():
+                out.append(f"| input stream alone, {what} (gather, augmentation; overlaps the step) | {ms:.2f} |")
     for sweep in sweeps:
         m = sweep["machine"]
         out += ["", f"## {sweep['title']}", "", "| setting | train images/s (median) | runs |", "|---|---:|---|"]
