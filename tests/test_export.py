@@ -142,3 +142,16 @@ def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifa
     assert len(lines) == 3
     top_name, top_prob = lines[0].split("\t")
     assert top_name == expected[3] == prediction.top_k[0]["class_name"] and 0 < float(top_prob) <= 1
+
+
+@pytest.mark.slow
+def test_export_in_a_real_process_prints_no_tensorflow_chatter(copy_of_trained, tmp_path):
+    """TensorFlow's, TFLite's and the converter's C++ lines go straight to file descriptor 2: none of them show."""
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE_TF")}
+    out = subprocess.run([sys.executable, "-m", "zoo", "export", str(copy_of_trained), "--format", "tflite",
+                          "--quantize", "int8", "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                         timeout=300, env={**env, "PYTHONPATH": str(EXAMPLES.parent)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "tflite_int8" in out.stdout
+    for chatter in ("port.cc", "cuda", "XNNPACK", "fully_quantize", "absl::InitializeLog"):
+        assert chatter not in out.stderr, out.stderr[-2000:]

@@ -29,6 +29,7 @@ import numpy as np
 
 from zoo import artifacts
 from zoo.errors import UsageError, ZooError
+from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
     import keras
@@ -130,7 +131,8 @@ def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, co
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         if configure:
             configure(converter)
-        return converter.convert()
+        with muted_stderr():  # the converter's MLIR notes ("fully_quantize: 0, ...")
+            return converter.convert()
 
 
 def write_tflite(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
@@ -173,8 +175,9 @@ def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter  # noqa: N806
-    interpreter = Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
+    with muted_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        interpreter = Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
 
     def predict(images: np.ndarray) -> np.ndarray:
