@@ -23,3 +23,30 @@ def test_train_takes_a_recipe_by_name_or_as_an_object(tiny_data, tmp_path):
     assert result.card["recipe"]["label_smoothing"] == 0.1 and result.card["recipe"]["name"] == "custom"
     result = zoo.train("lenet5", "mnist", recipe="fast", epochs=1, output=tmp_path / "f", **quiet)
     assert result.card["recipe"]["name"] == "fast" and result.card["recipe"]["beta_1"] == 0.7
+
+
+def test_library_errors_are_builtin_exceptions_in_python_words(tiny_data, trained_lenet):
+    import pytest
+
+    from zoo.errors import for_cli
+
+    with pytest.raises(ValueError, match="`epochs` must be positive, got 0") as err:
+        zoo.train("lenet5", "mnist", epochs=0)
+    assert for_cli(str(err.value)) == "--epochs must be positive, got 0"
+    with pytest.raises(ValueError, match="pass `overwrite=True` to replace it") as err:
+        zoo.train("lenet5", "mnist", output=trained_lenet)
+    assert for_cli(str(err.value)).endswith("pass --overwrite to replace it")
+    with pytest.raises(KeyError) as err:
+        zoo.create_model("resnet9")
+    assert str(err.value) == "unknown model 'resnet9'; known: alexnet, cifar_cnn, lenet5, mlp"  # not quoted
+    with pytest.raises(ValueError, match="`top_k` must be positive"):
+        zoo.predict(trained_lenet, [], top_k=0)
+
+
+def test_for_cli_spells_arguments_as_flags():
+    from zoo.errors import for_cli
+
+    assert for_cli("`batch_size` must be at most 9") == "--batch-size must be at most 9"
+    assert for_cli("use `device='cpu'` or pass `restart=True`") == "use --device cpu or pass --restart"
+    assert for_cli("`source` /tmp/epochs_dir: no such file") == "--from /tmp/epochs_dir: no such file"
+    assert for_cli("a path /data/epochs/x stays as it is") == "a path /data/epochs/x stays as it is"

@@ -71,7 +71,7 @@ def test_saved_model_cli_shows_the_serving_layout(exported):
 def test_format_words_of_the_cli():
     assert export.format_names(["all"]) == ["savedmodel", "keras", "tflite", "onnx"]
     assert export.format_names(["tflite"], "int8") == ["tflite", "tflite_int8"]
-    with pytest.raises(UsageError, match="--quantize int8 applies to TFLite"):
+    with pytest.raises(UsageError, match="`quantize='int8'` applies to TFLite"):
         export.format_names(["onnx"], "int8")
 
 

@@ -126,7 +126,7 @@ def check_file_output(dest: str | os.PathLike) -> Path:
 def atomic_dir(dest: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder that replaces ``dest`` on success; an existing ``dest`` needs ``overwrite``."""
     if Path(dest).exists() and not overwrite:
-        raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
+        raise UsageError(f"{dest} already exists; pass `overwrite=True` to replace it")
     with atomic_path(dest) as tmp:
         tmp.mkdir(mode=0o777 & ~_umask())
         yield tmp
@@ -138,7 +138,7 @@ def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
     if dest.parent.is_dir():
         recover(dest)
     if dest.exists() and not overwrite:
-        raise UsageError(f"{dest} already exists; pass --overwrite to replace it")
+        raise UsageError(f"{dest} already exists; pass `overwrite=True` to replace it")
     parent = dest.parent
     while not parent.exists() and not parent.is_symlink():
         parent = parent.parent

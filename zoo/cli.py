@@ -13,7 +13,7 @@ import sys
 import click
 
 from zoo.artifacts import check_file_output, check_writable
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, for_cli
 from zoo.quiet import import_tensorflow
 
 
@@ -24,7 +24,7 @@ class ZooGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ZooError as err:
-            click.echo(f"zoo: error: {err}", err=True)
+            click.echo(f"zoo: error: {for_cli(str(err))}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
             ctx = getattr(err, "ctx", None)

@@ -40,7 +40,7 @@ CIFAR_BIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bi
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
-class SourceFileError(ZooError):
+class SourceFileError(ZooError, ValueError):
     """A source file that is missing, truncated or not of the expected format."""
 
 
@@ -239,7 +239,7 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
         return Path(builder.data_dir)
     source = Path(source).expanduser()
     if not source.exists():
-        raise UsageError(f"--from {source}: no such file or folder")
+        raise UsageError(f"`source` {source}: no such file or folder")
     dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
     downloads = dataset_root.parent / "downloads"
     existed, downloads_existed = dataset_root.exists(), downloads.exists()

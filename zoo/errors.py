@@ -1,4 +1,13 @@
-"""User-facing errors: each prints as one line with no traceback and carries its exit code."""
+"""User-facing errors: each prints as one line with no traceback and carries its exit code.
+
+Each is also the built-in exception a Python caller expects (a bad argument is a ``ValueError``, an unknown name a
+``KeyError``, a missing dataset a ``FileNotFoundError``). Messages name arguments as Python does, in backticks
+(`` `epochs` must be positive``, ``pass `overwrite=True` ``); the CLI prints them as its flags (:func:`for_cli`).
+"""
+
+from __future__ import annotations
+
+import re
 
 
 class ZooError(Exception):
@@ -6,23 +15,43 @@ class ZooError(Exception):
 
     exit_code = 1
 
+    def __str__(self) -> str:  # KeyError and OSError would quote or decorate the message
+        return str(self.args[0]) if self.args else ""
 
-class UsageError(ZooError):
+
+class UsageError(ZooError, ValueError):
     """A bad argument: unknown name, bad number, wrong shape (exit code 2, like click's own)."""
 
     exit_code = 2
 
 
-class UnknownNameError(UsageError):
+class UnknownNameError(UsageError, KeyError):
     """A name that is not in a known list; the message lists the accepted names."""
 
     def __init__(self, kind: str, name: str, known: list[str]):
         super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known)}")
 
 
-class DataNotFoundError(ZooError):
+class DataNotFoundError(ZooError, FileNotFoundError):
     """A dataset that is neither prepared nor downloadable."""
 
 
-class ModelFileError(ZooError):
+class ModelFileError(ZooError, ValueError):
     """A missing, truncated, tampered or unreadable saved model."""
+
+
+_ARGUMENT = re.compile(r"`([a-z][a-z0-9_]*)(?:=([^`]*))?`")
+_FLAG_NAMES = {"source": "from"}  # Python arguments whose flag has another name
+
+
+def for_cli(message: str) -> str:
+    """A library message in the CLI's words: `` `batch_size` `` → ``--batch-size``, `` `overwrite=True` `` →
+    ``--overwrite``, `` `device='gpu'` `` → ``--device gpu``."""
+
+    def flag(match: re.Match) -> str:
+        name, value = "--" + _FLAG_NAMES.get(match.group(1), match.group(1)).replace("_", "-"), match.group(2)
+        if value is None or value == "True":
+            return name
+        return f"{name} {value.strip(chr(39) + chr(34))}"
+
+    return _ARGUMENT.sub(flag, message)

@@ -251,7 +251,7 @@ def format_names(formats: Sequence[str], quantize: str | None = None) -> list[st
     names = [n for n in FORMATS if n != "tflite_int8"] if "all" in formats else list(dict.fromkeys(formats))
     if quantize == "int8":
         if "tflite" not in names:
-            raise UsageError("--quantize int8 applies to TFLite: add --format tflite (or all)")
+            raise UsageError("`quantize='int8'` applies to TFLite: add `format='tflite'` (or all)")
         names.append("tflite_int8")
     return names
 

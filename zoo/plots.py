@@ -102,7 +102,7 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
     from zoo.prediction import prepare_image
 
     if index is not None and index < 0:
-        raise UsageError(f"--index must be zero or positive, got {index}")
+        raise UsageError(f"`index` must be zero or positive, got {index}")
     model, card = artifacts.load(model_dir)
     convs = conv_layers(model)
     if not convs:
@@ -115,7 +115,7 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
         images, labels = data.load_arrays(card["dataset"], "test", data_dir)
         index = index or 0
         if not 0 <= index < len(images):
-            raise UsageError(f"--index must be between 0 and {len(images) - 1}, got {index}")
+            raise UsageError(f"`index` must be between 0 and {len(images) - 1}, got {index}")
         pixels, source = images[index], f"{card['dataset']} test #{index} (label {card['class_names'][labels[index]]})"
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,7 @@ def predict(
     ``invert`` defaults to ``"auto"`` for models trained on MNIST-style data and ``False`` otherwise.
     """
     if top_k < 1:
-        raise UsageError(f"--top-k must be positive, got {top_k}")
+        raise UsageError(f"`top_k` must be positive, got {top_k}")
     from PIL import Image
 
     if isinstance(images, (str, os.PathLike, np.ndarray, Image.Image)):
@@ -120,7 +120,7 @@ def predict(
     if invert is None:
         invert = "auto" if card["dataset"] in DARK_BACKGROUND_DATASETS else False
     if top_k > card["num_classes"]:
-        raise UsageError(f"--top-k must be between 1 and {card['num_classes']} (the model's classes), got {top_k}")
+        raise UsageError(f"`top_k` must be between 1 and {card['num_classes']} (the model's classes), got {top_k}")
     names = card.get("class_names") or [str(i) for i in range(card["num_classes"])]
     results: list[Prediction] = []
     batch, slots = [], []

@@ -30,7 +30,7 @@ STATE_FILE = "state.json"
 LOCK_FILE = "lock"
 
 
-class DamagedRunState(ZooError):
+class DamagedRunState(ZooError, ValueError):
     """The run folder's state cannot be read; ``--restart`` discards it."""
 
 
@@ -134,7 +134,7 @@ class RunState:
 
 def damaged(run_dir: Path, err: Exception) -> DamagedRunState:
     reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-    return DamagedRunState(f"the run state in {run_dir} is damaged ({reason}); pass --restart to discard it "
+    return DamagedRunState(f"the run state in {run_dir} is damaged ({reason}); pass `restart=True` to discard it "
                            "and train from the start")
 
 

@@ -42,9 +42,9 @@ def default_output(model: str, dataset: str) -> Path:
 def check_positive(**values: float | None) -> None:
     for name, value in values.items():
         if value is not None and not math.isfinite(value):
-            raise UsageError(f"--{name.replace('_', '-')} must be a finite number, got {value}")
+            raise UsageError(f"`{name}` must be a finite number, got {value}")
         if value is not None and value <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
+            raise UsageError(f"`{name}` must be positive, got {value}")
 
 
 MAX_EPOCHS = 100_000
@@ -55,7 +55,7 @@ MAX_SEED = 2**32 - 1  # NumPy's and Python's seeds
 def check_at_most(**values: tuple[int | None, int]) -> None:
     for name, (value, limit) in values.items():
         if value is not None and value > limit:
-            raise UsageError(f"--{name.replace('_', '-')} must be at most {limit:,}, got {value:,}")
+            raise UsageError(f"`{name}` must be at most {limit:,}, got {value:,}")
 
 
 def check_fits(model_name: str, dataset: str) -> None:
@@ -69,7 +69,7 @@ def check_fits(model_name: str, dataset: str) -> None:
         )
 
 
-class Diverged(ZooError):
+class Diverged(ZooError, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept for resuming with other settings."""
 
 
@@ -145,7 +145,7 @@ def train(
     check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     check_at_most(epochs=(epochs, MAX_EPOCHS), batch_size=(batch_size, MAX_BATCH), seed=(seed, MAX_SEED))
     if seed < 0:
-        raise UsageError(f"--seed must be zero or positive, got {seed}")
+        raise UsageError(f"`seed` must be zero or positive, got {seed}")
     data.check_name(dataset)
     custom = recipe
     recipe = (recipe or get_recipe(model_name, dataset, recipe_name)).override(
@@ -171,7 +171,7 @@ def train(
         if saved is not None and saved != run_params:
             raise UsageError(
                 f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
-                "or pass --restart to discard it"
+                "or pass `restart=True` to discard it"
             )
         state = runstate.RunState.open(run_dir)
         artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
@@ -225,9 +225,9 @@ def train(
             kept = state.epoch
             if not kept:
                 shutil.rmtree(run_dir, ignore_errors=True)
-                raise Diverged(f"{err}; no epoch completed, nothing was kept; lower --learning-rate") from None
+                raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
             raise Diverged(f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
-                           "lower --learning-rate and pass --restart") from None
+                           "lower `learning_rate` and pass `restart=True`") from None
         from zoo.evaluation import predict_probs, scores
 
         tta_acc = None
