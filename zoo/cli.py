@@ -13,7 +13,10 @@ import sys
 import click
 
 from zoo.artifacts import check_file_output, check_writable
+from zoo.device import DEVICES
+from zoo.distribute import STRATEGIES
 from zoo.errors import UsageError, ZooError, for_cli
+from zoo.kernels import KERNELS
 from zoo.quiet import import_tensorflow
 
 
@@ -46,7 +49,7 @@ def _command_line() -> str:
 
 
 device_option = click.option(
-    "--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
+    "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
     help="cpu hides GPUs; gpu fails if there is none; auto picks a GPU when there is one.",
 )
 def _check_data_dir(ctx, param, value):
@@ -143,7 +146,7 @@ def info(model_dir) -> None:
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
 @click.option("--tensorboard", default=None, type=click.Path(file_okay=False),
               help="Also write per-epoch logs for TensorBoard into this folder.")
-@click.option("--strategy", type=click.Choice(["auto", "one", "mirrored", "multiworker"]), default="auto",
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto",
               show_default=True, help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.")
 @device_option
 @data_dir_option
@@ -270,7 +273,7 @@ def summary(model, dataset, input_shape, classes) -> None:
 
 @cli.command()
 @click.argument("image")
-@click.option("--kernel", "-k", required=True, type=click.Choice(["blur", "edge", "sharpen", "sobel-x", "sobel-y"]))
+@click.option("--kernel", "-k", required=True, type=click.Choice(list(KERNELS)))
 @click.option("--output", "-o", required=True, callback=_check_file_output,
               help="PNG file to write (an existing file is replaced; a folder never is).")
 def kernels(image, kernel, output) -> None:
