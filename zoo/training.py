@@ -101,6 +101,55 @@ def _nan_guard():
     return _NanGuard()
 
 
+def score_test(model, dataset: str, data_dir: str | None, *, tta: bool = False, distributed_test=None
+               ) -> dict[str, float]:
+    """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
+    training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
+    ``distributed_test`` in which every worker takes part."""
+    from zoo.evaluation import predict_probs, scores
+
+    if distributed_test is not None:
+        loss, accuracy = model.evaluate(distributed_test, verbose=0)
+        return {"test_accuracy": float(accuracy), "test_loss": float(loss)}
+    x_test, y_test = data.load_arrays(dataset, "test", data_dir)
+    loss, accuracy = scores(predict_probs(model, x_test, y_test), y_test)
+    metrics = {"test_accuracy": accuracy, "test_loss": loss}
+    if tta:
+        metrics["test_accuracy_tta"] = scores(predict_probs(model, x_test, y_test, tta=True), y_test)[1]
+    return metrics
+
+
+def make_card(model_name: str, dataset: str, info: data.DatasetInfo, model, recipe: Recipe, recipe_label: str,
+              metrics: dict[str, float], splits: data.Splits, seed: int, runtime: dict[str, Any],
+              state: runstate.RunState, command: str | None) -> dict[str, Any]:
+    """The card of a trained model: what it is, how it was trained, what it scored, on what."""
+    return {
+        "model": model_name,
+        "dataset": dataset,
+        "input_shape": list(info.input_shape),
+        "num_classes": info.num_classes,
+        "class_names": info.class_names,
+        "preprocessing": {
+            "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
+            "scale": "x / 255 -> float32 in [0, 1]",
+            "in_model": False,
+        },
+        "params": model.count_params(),
+        "epochs": recipe.epochs,
+        "recipe": {"name": recipe_label, **recipe.to_dict()},
+        "metrics": metrics,
+        "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
+        "seed": seed,
+        "runtime": runtime,
+        "training_seconds": round(state.seconds, 2),
+        "epoch_seconds": [state.epoch_seconds[k] for k in sorted(state.epoch_seconds)],
+        "versions": library_versions(),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": command or " ".join(sys.argv),
+        "exports": {},
+    }
+
+
 def _read_run_params(run_dir: Path) -> dict[str, Any] | None:
     """The settings of the unfinished run in ``run_dir``, or None where none was started."""
     try:
@@ -228,53 +277,18 @@ def train(
                 raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
             raise Diverged(f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
                            "lower `learning_rate` and pass `restart=True`") from None
-        from zoo.evaluation import predict_probs, scores
-
-        tta_acc = None
-        if placement.workers > 1:  # every worker takes part in a distributed evaluation
-            test_loss, test_acc = model.evaluate(test, verbose=0)
-        else:  # scored exactly as `zoo evaluate` scores it: plain cross-entropy, whatever the training loss
-            x_test, y_test = data.load_arrays(dataset, "test", data_dir)
-            test_loss, test_acc = scores(predict_probs(model, x_test, y_test), y_test)
-            if recipe.tta:
-                tta_acc = scores(predict_probs(model, x_test, y_test, tta=True), y_test)[1]
+        metrics = score_test(model, dataset, data_dir, tta=recipe.tta, distributed_test=test if placement.workers > 1
+                             else None)
         history = state.history()
-        card = {
-            "model": model_name,
-            "dataset": dataset,
-            "input_shape": list(info.input_shape),
-            "num_classes": info.num_classes,
-            "class_names": info.class_names,
-            "preprocessing": {
-                "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
-                "scale": "x / 255 -> float32 in [0, 1]",
-                "in_model": False,
-            },
-            "params": model.count_params(),
-            "epochs": recipe.epochs,
-            "recipe": {"name": "custom" if custom is not None and recipe_name == "default" else recipe_name,
-                       **recipe.to_dict()},
-            "metrics": {
-                "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
-                "val_loss": history.get("val_loss", [float("nan")])[-1],
-                "test_accuracy": float(test_acc),
-                "test_loss": float(test_loss),
-                **({"test_accuracy_tta": tta_acc} if tta_acc is not None else {}),
-            },
-            "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
-            "seed": seed,
-            "runtime": {
-                "mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
-                "onednn": onednn_enabled(), "strategy": placement.name, "replicas": placement.replicas,
-                "workers": placement.workers,
-            },
-            "training_seconds": round(state.seconds, 2),
-            "epoch_seconds": [state.epoch_seconds[k] for k in sorted(state.epoch_seconds)],
-            "versions": library_versions(),
-            "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "command": command or " ".join(sys.argv),
-            "exports": {},
-        }
+        metrics = {"val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+                   "val_loss": history.get("val_loss", [float("nan")])[-1], **metrics}
+        runtime = {"mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
+                   "onednn": onednn_enabled(), "strategy": placement.name, "replicas": placement.replicas,
+                   "workers": placement.workers}
+        label = "custom" if custom is not None and recipe_name == "default" else recipe_name
+        card = make_card(model_name, dataset, info, model, recipe, label, metrics, splits, seed, runtime, state,
+                         command)
+        test_acc, test_loss, tta_acc = metrics["test_accuracy"], metrics["test_loss"], metrics.get("test_accuracy_tta")
         if not placement.is_chief:
             shutil.rmtree(run_dir, ignore_errors=True)
             log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
