@@ -11,4 +11,4 @@ zoo bench lenet5 --dataset mnist --steps-per-execution 8 --save "$out/bench_lene
 TF_ENABLE_ONEDNN_OPTS=0 zoo bench lenet5 --dataset mnist --save "$out/bench_lenet5_mnist_eigen.json"
 zoo bench mlp --dataset mnist --save "$out/bench_mlp_mnist.json"
 zoo bench cifar_cnn --dataset cifar10 --steps 10 --save "$out/bench_cifar_cnn_cifar10.json"
-python benchmarks/threads.py --save "$out/threads_lenet5.json"
+python benchmarks/threads.py --rounds 2 --save "$out/threads_lenet5.json"

@@ -155,3 +155,15 @@ def test_export_in_a_real_process_prints_no_tensorflow_chatter(copy_of_trained, 
     assert "tflite_int8" in out.stdout
     for chatter in ("port.cc", "cuda", "XNNPACK", "fully_quantize", "absl::InitializeLog"):
         assert chatter not in out.stderr, out.stderr[-2000:]
+
+
+def test_a_model_with_exact_gelu_exports_to_onnx(tiny_data, tmp_path):
+    """TensorFlow writes exact GELU with Erfc, which ONNX lacks: the export rewrites it as 1 - Erf."""
+    from zoo import artifacts, models
+
+    model = models.create("cifar_cnn", input_shape=(32, 32, 3), num_classes=10, widths=(8, 16, 16))
+    card = {"model": "cifar_cnn", "dataset": "cifar10", "input_shape": [32, 32, 3], "num_classes": 10,
+            "class_names": [str(i) for i in range(10)], "exports": {}}
+    artifacts.save(tmp_path / "m", model, card)
+    results = export.export(tmp_path / "m", ["onnx"], log=lambda *a: None)
+    assert results["onnx"]["parity"]["ok"], results["onnx"]["parity"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -209,10 +210,37 @@ def write_onnx(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: s
     import tf2onnx
 
     serve = _uint8_function(model, card)
-    proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17)
+    tf2onnx_log = logging.getLogger("tf2onnx")
+    level, tf2onnx_log.level = tf2onnx_log.level, logging.CRITICAL  # it reports Erfc as unsupported: rewritten below
+    try:
+        proto, _ = tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17)
+    finally:
+        tf2onnx_log.setLevel(level)
+    _erfc_as_erf(proto)
     entry = proto.metadata_props.add()
     entry.key, entry.value = "class_names", json.dumps(_class_names(card))
     onnx.save(proto, str(dest))
+
+
+def _erfc_as_erf(proto) -> None:
+    """Rewrite every ``Erfc(x)`` node (exact GELU, as TensorFlow writes it) as ``1 - Erf(x)``: tf2onnx passes
+    Erfc through, but ONNX has no such operator."""
+    import onnx
+    from onnx import helper
+
+    graph, rewritten = proto.graph, []
+    one = "zoo_erfc_one"
+    for node in graph.node:
+        if node.op_type != "Erfc":
+            rewritten.append(node)
+            continue
+        erf = f"{node.output[0]}_erf"
+        rewritten.append(helper.make_node("Erf", [node.input[0]], [erf], name=f"{node.name}_erf"))
+        rewritten.append(helper.make_node("Sub", [one, erf], [node.output[0]], name=f"{node.name}_sub"))
+    if len(rewritten) != len(graph.node):
+        graph.initializer.append(helper.make_tensor(one, onnx.TensorProto.FLOAT, [], [1.0]))
+        del graph.node[:]
+        graph.node.extend(rewritten)
 
 
 def run_onnx(path: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -322,7 +350,11 @@ def export(
             except Exception as err:  # TensorFlow, the converters and a full disk raise many types
                 first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
                 raise ZooError(f"could not write the {name} export ({first}); nothing was changed") from None
-            check = parity(reference, fmt.run(staged)(images), labels, fmt.quantized)
+            try:
+                check = parity(reference, fmt.run(staged)(images), labels, fmt.quantized)
+            except Exception as err:  # a runtime that cannot load or run what was written
+                first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+                raise ZooError(f"the {name} export does not run ({first}); nothing was changed") from None
             rel = os.path.relpath(out_dir / fmt.filename, model_dir)
             results[name] = {"path": rel, "parity": check}
             kept = "" if check["ok"] else ("; the previous one is kept" if (out_dir / fmt.filename).exists()

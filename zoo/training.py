@@ -264,12 +264,17 @@ def train(
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         try:
-            model.fit(
-                train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps, initial_epoch=done,
-                callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
-                # a progress bar on a terminal; one plain line per epoch in a log file
-                verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
-            )
+            if done < recipe.epochs:
+                model.fit(
+                    train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps,
+                    initial_epoch=done, callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
+                    # a progress bar on a terminal; one plain line per epoch in a log file
+                    verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+                )
+            else:  # every epoch was done before a stop during the final scoring or save: nothing left to fit
+                state.restore(model)
+                if model.optimizer.use_ema:  # as fit does at its end: the averaged weights become the model's
+                    model.optimizer.finalize_variable_values(model.trainable_variables)
         except Diverged as err:
             kept = state.epoch
             if not kept:
