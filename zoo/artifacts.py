@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import ModelFileError, UsageError
+from zoo.errors import ModelFileError, UsageError, first_line
 
 if TYPE_CHECKING:
     import keras
@@ -291,7 +291,7 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad files; all mean the same to the user
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise ModelFileError(f"{path} could not be loaded safely: {first}") from None
     check_model_matches(model, card, path)
     return model, card

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.errors import DataNotFoundError, UnknownNameError, UsageError
+from zoo.errors import DataNotFoundError, UnknownNameError, UsageError, first_line
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -84,7 +84,7 @@ def _builder(name: str, data_dir: str | None):
             builder.download_and_prepare()
         except Exception as err:  # no internet, proxy, disk: all end the same way for the user
             where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
-            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+            reason = first_line(err, 160)
             raise DataNotFoundError(
                 f"dataset {name!r} is not prepared in {where} and could not be downloaded ({reason}); "
                 f"with no internet, prepare it from downloaded files: zoo data import {name} --from DIR"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from zoo.data import check_name, list_datasets
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, first_line
 
 IDX_FILES = {
     "train_data": ("train-images-idx3-ubyte", 2051),
@@ -265,7 +265,7 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
                 shutil.rmtree(downloads, ignore_errors=True)
             if not isinstance(err, Exception):
                 raise
-            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise ZooError(f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left "
                            "behind") from None
     log(f"{name} {builder.version} prepared in {builder.data_dir}: "

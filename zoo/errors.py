@@ -40,6 +40,13 @@ class ModelFileError(ZooError, ValueError):
     """A missing, truncated, tampered or unreadable saved model."""
 
 
+def first_line(err: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type where it has none:
+    how a library's multi-line error becomes part of a one-line zoo error."""
+    text = str(err).strip()
+    return text.splitlines()[0][:limit] if text else type(err).__name__
+
+
 _ARGUMENT = re.compile(r"`([a-z][a-z0-9_]*)(?:=([^`]*))?`")
 _FLAG_NAMES = {"source": "from"}  # Python arguments whose flag has another name
 

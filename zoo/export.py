@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo import artifacts
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, first_line
 from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
@@ -348,12 +348,12 @@ def export(
             try:
                 fmt.write(model, card, staged, data_dir)
             except Exception as err:  # TensorFlow, the converters and a full disk raise many types
-                first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+                first = first_line(err)
                 raise ZooError(f"could not write the {name} export ({first}); nothing was changed") from None
             try:
                 check = parity(reference, fmt.run(staged)(images), labels, fmt.quantized)
             except Exception as err:  # a runtime that cannot load or run what was written
-                first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+                first = first_line(err)
                 raise ZooError(f"the {name} export does not run ({first}); nothing was changed") from None
             rel = os.path.relpath(out_dir / fmt.filename, model_dir)
             results[name] = {"path": rel, "parity": check}

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.artifacts import atomic_write_text
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, first_line
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
@@ -133,7 +133,7 @@ class RunState:
 
 
 def damaged(run_dir: Path, err: Exception) -> DamagedRunState:
-    reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+    reason = first_line(err, 160)
     return DamagedRunState(f"the run state in {run_dir} is damaged ({reason}); pass `restart=True` to discard it "
                            "and train from the start")
 
