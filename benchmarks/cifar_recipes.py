@@ -41,9 +41,9 @@ def run(name: str, seed: int, recipe, label: str = "fast") -> dict:
     return result.card
 
 
-def summary(cards: list[dict]) -> str:
-    accs = [100 * c["metrics"].get("test_accuracy_tta", c["metrics"]["test_accuracy"]) for c in cards]
-    secs = [c["training_seconds"] for c in cards]
+def summary(cards: list) -> str:
+    accs = [100 * c.scored_accuracy for c in cards]
+    secs = [c.training_seconds for c in cards]
     spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
     return f"{statistics.mean(accs):.2f}{spread} % (TTA), {statistics.mean(secs):.0f} s of training, n={len(accs)}"
 

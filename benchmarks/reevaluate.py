@@ -25,7 +25,7 @@ def main() -> None:
     for card_path in sorted(Path(args.models_dir).glob("*/card.json")):
         card = artifacts.read_card(card_path.parent)
         fresh = evaluate(card_path.parent, data_dir=args.data_dir)
-        expected = card["metrics"]["test_accuracy"]
+        expected = card.metrics["test_accuracy"]
         ok = abs(fresh["accuracy"] - expected) <= 1e-4
         bad += not ok
         print(f"{card_path.parent.name:<28} {expected:>8.4f} {fresh['accuracy']:>8.4f} {fresh['examples']:>9}"

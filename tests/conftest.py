@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not os.environ.get("ZOO_TEST_GPU"):  # tests never depend on a GPU; ZOO_TEST_GPU=1 pytest -m gpu uses one
@@ -99,3 +100,26 @@ def zoo_cli():
     from zoo.cli import cli
 
     return cli
+
+
+def run(cli_runner, zoo_cli, *args):
+    """``zoo ARGS...`` through click's runner (exceptions propagate, so a traceback fails the test)."""
+    return cli_runner.invoke(zoo_cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, code, *fragments):
+    """The command failed with exit ``code`` and one ``zoo...: error: ...`` line holding every fragment."""
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("zoo") and "error" in lines[0]
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def weights_of(model_dir):
+    """The weights of a saved model folder's model.keras."""
+    import keras
+
+    return keras.saving.load_model(Path(model_dir) / "model.keras").get_weights()

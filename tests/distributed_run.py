@@ -31,7 +31,7 @@ def main() -> None:
     with tiny_tfds():
         result = train("lenet5", "mnist", epochs=args.epochs, batch_size=32, seed=5, output=args.output,
                        device="cpu", strategy=args.strategy, verbose=0)
-    print("RESULT " + json.dumps(result.card["runtime"]))
+    print("RESULT " + json.dumps(result.card.runtime))
 
 
 if __name__ == "__main__":

@@ -20,9 +20,9 @@ def test_train_takes_a_recipe_by_name_or_as_an_object(tiny_data, tmp_path):
     quiet = {"device": "cpu", "verbose": 0, "log": lambda *a: None}
     result = zoo.train("mlp", "mnist", recipe=Recipe(epochs=1, batch_size=64, label_smoothing=0.1),
                        output=tmp_path / "m", **quiet)
-    assert result.card["recipe"]["label_smoothing"] == 0.1 and result.card["recipe"]["name"] == "custom"
+    assert result.card.recipe["label_smoothing"] == 0.1 and result.card.recipe["name"] == "custom"
     result = zoo.train("lenet5", "mnist", recipe="fast", epochs=1, output=tmp_path / "f", **quiet)
-    assert result.card["recipe"]["name"] == "fast" and result.card["recipe"]["beta_1"] == 0.7
+    assert result.card.recipe["name"] == "fast" and result.card.recipe["beta_1"] == 0.7
 
 
 def test_library_errors_are_builtin_exceptions_in_python_words(tiny_data, trained_lenet):

@@ -5,12 +5,12 @@ from zoo import data
 from zoo.errors import DataNotFoundError, UnknownNameError
 
 
-def test_load_normalizes_splits_and_batches(tiny_data):
+def test_load_splits_and_batches_raw_pixels(tiny_data):
     splits = data.load("mnist", batch_size=32, seed=0)
     assert (splits.num_train, splits.num_val, splits.num_test) == (360, 40, 120)
     images, labels = next(iter(splits.train))
     assert images.shape == (32, 28, 28, 1) and images.dtype.name == "float32"
-    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0
+    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) > 1.0  # raw 0-255: models rescale
     assert labels.dtype.name == "int64"
     assert splits.info.input_shape == (28, 28, 1) and splits.info.num_classes == 10
     assert len(splits.info.class_names) == 10
@@ -21,7 +21,7 @@ def test_validation_is_the_deterministic_tail_of_train(tiny_data):
     splits = data.load("cifar10", batch_size=1000)
     val_x, val_y = next(iter(splits.val))
     np.testing.assert_array_equal(val_y.numpy(), y[-40:])
-    np.testing.assert_allclose(val_x.numpy(), x[-40:] / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(val_x.numpy(), x[-40:].astype(np.float32))  # raw pixels: the model rescales
 
 
 def test_train_is_reshuffled_each_epoch_but_reproducible(tiny_data):
@@ -65,4 +65,4 @@ def test_epoch_stream_replays_shuffles_and_augmentations_from_any_epoch():
     assert all(np.array_equal(a, b) for a, b in zip(full[8:], resumed, strict=True))
     assert not np.array_equal(full[0], full[4]), "each epoch draws new orders and augmentations"
     plain = next(iter(data.make_epoch_stream(images, labels, 100, seed=7, first_epoch=0, epochs=1)))[0].numpy()
-    assert not np.array_equal(plain, full[0]) and 0.0 <= full[0].min() and full[0].max() <= 1.0
+    assert not np.array_equal(plain, full[0]) and 0.0 <= full[0].min() and full[0].max() <= 255.0  # raw pixels

@@ -13,18 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import weights_of
 
 from zoo.training import train
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "distributed_run.py"
 ENV = {**os.environ, "PYTHONPATH": str(HERE.parent), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
-
-
-def weights_of(model_dir):
-    import keras
-
-    return keras.saving.load_model(Path(model_dir) / "model.keras").get_weights()
 
 
 @pytest.fixture(scope="module")

@@ -48,8 +48,8 @@ def test_savedmodel_has_serving_signatures_and_class_names(exported):
     assert spec.dtype == tf.uint8 and spec.shape.as_list() == [None, 28, 28, 1]
     images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
     raw = loaded.signatures["serving_default"](images=tf.constant(images))
-    normalized = loaded.signatures["serving_float"](images=tf.constant(images / 255.0, tf.float32))
-    np.testing.assert_allclose(raw["probabilities"], normalized["probabilities"], atol=1e-5)
+    as_float = loaded.signatures["serving_float"](images=tf.constant(images, tf.float32))  # the same pixels
+    np.testing.assert_allclose(raw["probabilities"], as_float["probabilities"], atol=1e-5)
     assert raw["class_id"].shape == (5,) and raw["class_name"].dtype == tf.string
     names = loaded.signatures["class_names"]()["class_names"].numpy()
     assert len(names) == 10
@@ -160,10 +160,11 @@ def test_export_in_a_real_process_prints_no_tensorflow_chatter(copy_of_trained, 
 def test_a_model_with_exact_gelu_exports_to_onnx(tiny_data, tmp_path):
     """TensorFlow writes exact GELU with Erfc, which ONNX lacks: the export rewrites it as 1 - Erf."""
     from zoo import artifacts, models
+    from zoo.card import ModelCard
 
     model = models.create("cifar_cnn", input_shape=(32, 32, 3), num_classes=10, widths=(8, 16, 16))
-    card = {"model": "cifar_cnn", "dataset": "cifar10", "input_shape": [32, 32, 3], "num_classes": 10,
-            "class_names": [str(i) for i in range(10)], "exports": {}}
+    card = ModelCard("cifar_cnn", "cifar10", [32, 32, 3], 10, [str(i) for i in range(10)],
+                     preprocessing=dict(models.PREPROCESSING))
     artifacts.save(tmp_path / "m", model, card)
     results = export.export(tmp_path / "m", ["onnx"], log=lambda *a: None)
     assert results["onnx"]["parity"]["ok"], results["onnx"]["parity"]

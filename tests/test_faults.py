@@ -1,5 +1,6 @@
 """Training that survives faults: resume after kill -9, determinism, NaN guard, atomic saves."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,18 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import weights_of
 
 from zoo import artifacts
 from zoo.runstate import RunState
 from zoo.training import train
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def weights_of(model_dir):
-    import keras
-
-    return keras.saving.load_model(Path(model_dir) / "model.keras").get_weights()
 
 
 def test_same_seed_gives_bit_identical_weights(tiny_data, tmp_path):
@@ -64,7 +60,7 @@ def test_failed_save_keeps_the_previous_model(trained_lenet, tmp_path, monkeypat
 
     monkeypatch.setattr(keras.Model, "save", crash)
     with pytest.raises(OSError, match="disk full"):
-        artifacts.save(dest, model, {**card, "model": "changed"}, overwrite=True)
+        artifacts.save(dest, model, dataclasses.replace(card, model="changed"), overwrite=True)
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no temporary folders left behind"
 

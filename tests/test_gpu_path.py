@@ -19,8 +19,8 @@ def _check(result, mixed_precision, jit):
     import keras
 
     assert keras.mixed_precision.global_policy().name == "float32", "train() leaves the global policy as it was"
-    assert result.card["runtime"]["mixed_precision"] is mixed_precision and result.card["runtime"]["jit_compile"] is jit
-    assert result.card["metrics"]["test_accuracy"] > 0.3  # learned something (chance is 0.1)
+    assert result.card.runtime["mixed_precision"] is mixed_precision and result.card.runtime["jit_compile"] is jit
+    assert result.card.metrics["test_accuracy"] > 0.3  # learned something (chance is 0.1)
     model, card = artifacts.load(result.model_dir)
     probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-3)

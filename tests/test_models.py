@@ -69,7 +69,7 @@ def test_a_few_training_steps_lower_the_loss():
 
     keras.utils.set_random_seed(0)
     labels = np.arange(256) % 10
-    images = synthetic_images((28, 28, 1), labels, seed=0).astype("float32") / 255
+    images = synthetic_images((28, 28, 1), labels, seed=0)  # raw uint8 pixels
     model = models.create("lenet5")
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
     before = model.evaluate(images, labels, verbose=0)

@@ -71,7 +71,7 @@ def replace(src, dst):
     real(src, dst)
 os.replace = replace
 with artifacts.atomic_dir(dest, overwrite=True) as tmp:
-    (tmp / "card.json").write_text(json.dumps({**CARD, "version": 2}))
+    (tmp / "card.json").write_text(json.dumps({**CARD, "seed": 2}))
 """.replace("CARD", repr(CARD))
 
 
@@ -83,11 +83,11 @@ def test_a_swap_killed_between_its_renames_is_finished_by_the_next_command(tmp_p
 
     dest = tmp_path / "model"
     dest.mkdir()
-    (dest / "card.json").write_text(json.dumps({**CARD, "version": 1}))
+    (dest / "card.json").write_text(json.dumps({**CARD, "seed": 1}))
     proc = subprocess.run([sys.executable, "-c", SWAP_CHILD, str(dest)], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     assert not dest.exists(), "the kill left no model at the destination"
-    assert artifacts.read_card(dest)["version"] == 2  # the next command finished the swap
+    assert artifacts.read_card(dest).seed == 2  # the next command finished the swap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 

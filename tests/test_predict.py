@@ -71,7 +71,7 @@ def test_predict_json(trained_lenet, images, cli_runner, zoo_cli):
 
 def test_load_returns_model_and_card(trained_lenet):
     model, card = zoo.load(trained_lenet)
-    assert card["model"] == "lenet5" and model.count_params() == 61_706
+    assert card.model == "lenet5" and model.count_params() == 61_706
 
 
 def test_tampered_model_with_code_is_refused(copy_of_trained, tmp_path):

@@ -22,14 +22,14 @@ def test_the_zoo_ships_models():
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_shipped_model_loads_and_matches_its_card(model_dir):
     model, card = artifacts.load(model_dir)  # safe_mode, zip checks
-    assert model.count_params() == card["params"]
-    assert list(model.input_shape[1:]) == card["input_shape"] and model.output_shape[-1] == card["num_classes"]
-    assert len(card["class_names"]) == card["num_classes"]
-    assert 0.5 < card["metrics"]["test_accuracy"] <= 1 and card["epochs"] == len(card["epoch_seconds"])
+    assert model.count_params() == card.params
+    assert list(model.input_shape[1:]) == card.input_shape and model.output_shape[-1] == card.num_classes
+    assert len(card.class_names) == card.num_classes
+    assert 0.5 < card.metrics["test_accuracy"] <= 1 and card.epochs == len(card.epoch_seconds)
     assert not any(p.name.endswith(".tmp") or p.name.startswith(".") for p in model_dir.iterdir())
-    images, _ = synthetic_split(card["dataset"], "test")
-    probs = model.predict(images[:16].astype(np.float32) / 255.0, verbose=0)
-    assert probs.shape == (16, card["num_classes"]) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    images, _ = synthetic_split(card.dataset, "test")
+    probs = model.predict(images[:16], verbose=0)  # raw uint8 pixels
+    assert probs.shape == (16, card.num_classes) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
 
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=[p.name for p in SHIPPED])
@@ -40,9 +40,9 @@ def test_shipped_model_evaluates_like_its_card_reports(model_dir, tiny_data):
 
     card = artifacts.read_card(model_dir)
     result = evaluate(model_dir)
-    assert result["dataset"] == card["dataset"] and result["examples"] == 120
+    assert result["dataset"] == card.dataset and result["examples"] == 120
     matrix = np.array(result["confusion_matrix"])
-    assert matrix.shape == (card["num_classes"],) * 2 and np.trace(matrix) / 120 == pytest.approx(result["accuracy"])
+    assert matrix.shape == (card.num_classes,) * 2 and np.trace(matrix) / 120 == pytest.approx(result["accuracy"])
 
 
 def test_results_files_are_what_the_cards_say():

@@ -86,7 +86,7 @@ def test_alternating_flip_shows_each_image_both_ways_over_two_epochs():
     stream = data.make_epoch_stream(images, labels, 6, seed=0, first_epoch=0, epochs=4, augment=("altflip",))
     flipped_by_epoch = []
     for x, y in stream:
-        original = images[y.numpy()] / 255.0
+        original = images[y.numpy()].astype(np.float32)  # raw pixels: models rescale them
         flipped = np.isclose(x.numpy(), original[:, :, ::-1]).all(axis=(1, 2, 3))
         assert (flipped | np.isclose(x.numpy(), original).all(axis=(1, 2, 3))).all()
         flipped_by_epoch.append(dict(zip(y.numpy().tolist(), flipped.tolist(), strict=True)))
@@ -115,7 +115,7 @@ def test_tta_averages_the_named_views():
     model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(4, activation="softmax")])
     images = np.random.default_rng(0).integers(0, 256, size=(3, 5, 5, 1)).astype(np.uint8)
-    x = images / 255.0
+    x = images.astype(np.float32)  # the views are raw pixels, as every zoo model takes them
     pad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
     views = {"identity": x, "up-left": pad[:, :5, :5], "down-right": pad[:, 2:, 2:]}
     views.update({f"{k} mirror" if k != "identity" else "mirror": v[:, :, ::-1] for k, v in list(views.items())})

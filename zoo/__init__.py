@@ -3,11 +3,13 @@
 The public API (each import is lazy, so ``import zoo`` does not start TensorFlow):
 
     zoo.list_models()                       registered model names
-    zoo.create_model(name, input_shape, num_classes)
+    zoo.list_pretrained()                   pretrained tags: "lenet5.mnist", "cifar_cnn.cifar10", ...
+    zoo.create_model("lenet5", pretrained=True)      → keras.Model with the trained weights (raw 0-255 pixels in)
+    zoo.create_model("lenet5", input_shape=(32, 32, 3), num_classes=10)   → a fresh, untrained model
     zoo.train(model, dataset, epochs=...)   → TrainResult (model_dir, card, history, model)
-    zoo.evaluate(model_dir)                 → metrics dict
-    zoo.load(model_dir)                     → (keras.Model, card)
-    zoo.predict(model_dir, images)          → top-k per image (file paths, PIL images or arrays)
+    zoo.evaluate(model_dir_or_tag)          → metrics dict
+    zoo.load(model_dir_or_tag)              → (keras.Model, card)
+    zoo.predict(model_dir_or_tag, images)   → top-k per image (file paths, PIL images or arrays)
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if not os.environ.get("ZOO_VERBOSE_TF"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
-__all__ = ["list_models", "create_model", "train", "evaluate", "load", "predict", "__version__"]
+__all__ = ["list_models", "list_pretrained", "create_model", "train", "evaluate", "load", "predict", "__version__"]
 
 
 def _start_tensorflow() -> None:
@@ -49,13 +51,23 @@ def list_models() -> list[str]:
     return models.list_models()
 
 
-def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None,
-                 **kwargs: Any):
-    """Build the registered model ``name`` (uncompiled Keras model)."""
+def list_pretrained() -> list[str]:
+    """The pretrained tags (``model.dataset``), each with its recipe, target and weights."""
     _start_tensorflow()
     from zoo import models
 
-    return models.create(name, input_shape=input_shape, num_classes=num_classes, **kwargs)
+    return models.list_tags()
+
+
+def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None, *,
+                 pretrained: bool = False, **kwargs: Any):
+    """Build ``name``, a model (``"lenet5"``) or a pretrained tag (``"lenet5.mnist"``), as an uncompiled Keras
+    model that takes raw pixels (0-255); with ``pretrained=True``, with the tag's trained weights (SHA-256
+    checked; a model name means its tag on its default dataset)."""
+    _start_tensorflow()
+    from zoo.pretrained import create_model as _create
+
+    return _create(name, pretrained=pretrained, input_shape=input_shape, num_classes=num_classes, **kwargs)
 
 
 def train(
@@ -106,8 +118,9 @@ def evaluate(model_dir: str | os.PathLike, dataset: str | None = None, *, tta: b
     return _evaluate(model_dir, dataset, tta=tta, data_dir=data_dir, batch_size=batch_size)
 
 
-def load(model_dir: str):
-    """Load ``(keras_model, card)`` from a saved-model folder, with Keras safe_mode on."""
+def load(model_dir: str | os.PathLike):
+    """Load ``(keras_model, card)`` from a saved-model folder or a pretrained tag (``"lenet5.mnist"``), with Keras
+    safe_mode on."""
     _start_tensorflow()
     from zoo.artifacts import load as _load
 

@@ -22,8 +22,9 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from zoo.card import CardError, ModelCard
 from zoo.errors import ModelFileError, UsageError, first_line
 
 if TYPE_CHECKING:
@@ -183,14 +184,14 @@ def read_history(model_dir: str | os.PathLike) -> dict[str, list[float]]:
     return {k: [float(r[k]) for r in rows] for k in keys}
 
 
-def write_card(model_dir: str | os.PathLike, card: dict[str, Any]) -> None:
-    atomic_write_text(Path(model_dir) / CARD_FILE, json.dumps(card, indent=2, sort_keys=False) + "\n")
+def write_card(model_dir: str | os.PathLike, card: ModelCard) -> None:
+    atomic_write_text(Path(model_dir) / CARD_FILE, card.to_json())
 
 
 def save(
     model_dir: str | os.PathLike,
     model: keras.Model,
-    card: dict[str, Any],
+    card: ModelCard,
     history: dict[str, list[float]] | None = None,
     overwrite: bool = False,
     extra_files: dict[str, bytes] | None = None,
@@ -210,9 +211,12 @@ def save(
     return Path(model_dir)
 
 
-def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
-    """The card of a saved model; a missing or unreadable one is a one-line error."""
-    model_dir = Path(model_dir)
+def read_card(model_dir: str | os.PathLike) -> ModelCard:
+    """The card of a saved model (a folder, or a pretrained tag such as ``lenet5.mnist``); a missing or unreadable
+    one is a one-line error."""
+    from zoo.pretrained import resolve
+
+    model_dir = resolve(model_dir)
     recover(model_dir)
     if not model_dir.exists():
         raise ModelFileError(f"model folder {model_dir} does not exist")
@@ -220,68 +224,41 @@ def read_card(model_dir: str | os.PathLike) -> dict[str, Any]:
         raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE
     try:
-        card = json.loads(path.read_text())
+        card = ModelCard.from_dict(json.loads(path.read_text()))
     except FileNotFoundError:
         raise ModelFileError(f"{path} is missing: {model_dir} is not a zoo model folder") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"{path} is not a readable card ({err})") from None
-    if not isinstance(card, dict) or "model" not in card or "input_shape" not in card:
-        raise ModelFileError(f"{path} is not a zoo model card (no 'model' or 'input_shape')")
-    problem = card_problem(card)
-    if problem:
-        raise ModelFileError(f"{path} is not a valid card: {problem}")
-    exports = card.get("exports")
-    for entry in exports.values() if isinstance(exports, dict) else []:
+    except CardError as err:
+        raise ModelFileError(f"{path} is not a valid card: {err}") from None
+    for entry in card.exports.values():
         if isinstance(entry, dict) and isinstance(entry.get("path"), str) and "/" not in entry["path"].strip("/"):
             recover(model_dir / entry["path"])  # e.g. savedmodel/, if an export was killed mid-swap
     return card
 
 
-MAX_SIDE = 4096  # pixels: a larger input side in a card is refused before anything is allocated
-MAX_CLASSES = 100_000
-
-
-def card_problem(card: dict[str, Any]) -> str | None:
-    """What is wrong with a card's fields that other modules rely on, or None."""
-    def is_int(x):
-        return isinstance(x, int) and not isinstance(x, bool)
-
-    for key, kind in (("model", str), ("dataset", str)):
-        if not isinstance(card.get(key), kind) or not card[key]:
-            return f"'{key}' must be a non-empty string"
-    shape = card.get("input_shape")
-    if not (isinstance(shape, list) and len(shape) == 3 and all(is_int(d) and 1 <= d <= MAX_SIDE for d in shape)):
-        return f"'input_shape' must be [H, W, C] of integers from 1 to {MAX_SIDE}, got {shape!r:.60}"
-    classes = card.get("num_classes")
-    if not (is_int(classes) and 2 <= classes <= MAX_CLASSES):
-        return f"'num_classes' must be an integer from 2 to {MAX_CLASSES:,}, got {classes!r:.40}"
-    names = card.get("class_names", [])
-    if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and len(names) in (0, classes)):
-        return f"'class_names' must be {classes} strings"
-    if not isinstance(card.get("exports", {}), dict):
-        return "'exports' must be an object"
-    return None
-
-
-def check_model_matches(model, card: dict[str, Any], path: Path) -> None:
+def check_model_matches(model, card: ModelCard, path: Path) -> None:
     """The model beside a card takes the card's input shape and gives a probability for each of its classes."""
     import keras
 
-    if list(model.input_shape[1:]) != list(card["input_shape"]):
+    if list(model.input_shape[1:]) != list(card.input_shape):
         raise ModelFileError(f"{path} takes inputs of shape {list(model.input_shape[1:])}, but its card says "
-                             f"{card['input_shape']}")
-    if list(model.output_shape[1:]) != [card["num_classes"]]:
+                             f"{card.input_shape}")
+    if list(model.output_shape[1:]) != [card.num_classes]:
         raise ModelFileError(f"{path} gives outputs of shape {list(model.output_shape[1:])}, but its card says "
-                             f"{card['num_classes']} classes")
+                             f"{card.num_classes} classes")
     last = model.layers[-1]
     if getattr(last, "activation", None) is not keras.activations.softmax:
         raise ModelFileError(f"{path} does not end in a softmax: its outputs are not probabilities")
 
 
-def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
-    """Load ``(model, card)`` from a saved-model folder with Keras ``safe_mode`` on."""
+def load(model_dir: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
+    """Load ``(model, card)`` from a saved-model folder (or a pretrained tag) with Keras ``safe_mode`` on."""
     import keras
 
+    from zoo.pretrained import resolve
+
+    model_dir = resolve(model_dir)
     card = read_card(model_dir)
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
@@ -294,4 +271,16 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
         first = first_line(err)
         raise ModelFileError(f"{path} could not be loaded safely: {first}") from None
     check_model_matches(model, card, path)
+    if not card.pixels_in_model:
+        model = with_rescaling(model)
     return model, card
+
+
+def with_rescaling(model: keras.Model) -> keras.Model:
+    """A model saved before zoo models took raw pixels (its card says ``"in_model": false``: it wants x / 255)
+    behind a ``rescale`` layer, so that it takes raw pixels 0-255 like every zoo model."""
+    import keras
+
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    return keras.Model(inputs, model(x), name=model.name)

@@ -77,7 +77,7 @@ def bench(
     seconds = _time_fit(model, stream.skip(warmup_steps), train_steps)
     train_ips = train_steps * recipe.batch_size / seconds
 
-    x = images[:256].astype(np.float32) / 255.0
+    x = images[:256].astype(np.float32)
     model.predict_on_batch(x)  # trace once
     runs = max(3, min(20, latency_runs // 10))
     start = time.perf_counter()

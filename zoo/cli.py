@@ -6,6 +6,7 @@ Expected errors (``ZooError``, click's usage errors) print one line to stderr an
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import sys
@@ -13,11 +14,31 @@ import sys
 import click
 
 from zoo.artifacts import check_file_output, check_writable
+from zoo.card import MAX_CLASSES
 from zoo.device import DEVICES
 from zoo.distribute import STRATEGIES
 from zoo.errors import UsageError, ZooError, for_cli
 from zoo.kernels import KERNELS
 from zoo.quiet import import_tensorflow
+from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED
+
+
+class PositiveFloat(click.FloatRange):
+    """A finite number greater than zero (click's FloatRange lets nan through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True)
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+EPOCHS = click.IntRange(1, MAX_EPOCHS)
+BATCH = click.IntRange(1, MAX_BATCH)
+COUNT = click.IntRange(min=1)
 
 
 class ZooGroup(click.Group):
@@ -94,18 +115,19 @@ def start_tensorflow(device: str = "auto") -> None:
 @cli.command("list")
 @click.option("--recipes", is_flag=True, help="List the tuned training recipes instead, with their targets.")
 def list_cmd(recipes) -> None:
-    """List the models (with parameter counts on their default dataset) and the datasets."""
+    """List the models, the pretrained tags (with their test accuracy) and the datasets."""
+    start_tensorflow()
+    from zoo import data, models
+
     if recipes:
-        from zoo.recipes import TARGETS, all_recipes, describe
+        from zoo.recipes import all_recipes, describe
 
         click.echo(f"{'model':<10} {'dataset':<14} {'recipe':<8} {'target':>7}  what it does")
         for model, dataset, name, recipe in all_recipes():
-            target = TARGETS.get((model, dataset)) if name == "default" else None
+            target = models.get_tag(f"{model}.{dataset}").target if name == "default" else None
             click.echo(f"{model:<10} {dataset:<14} {name:<8} {f'{target:.1%}' if target else '':>7}  "
                        f"{describe(recipe)}")
         return
-    start_tensorflow()
-    from zoo import data, models
 
     click.echo(f"{'model':<12} {'params':>12}  {'default input':<14} description")
     for name in models.list_models():
@@ -113,6 +135,13 @@ def list_cmd(recipes) -> None:
         params = models.create(name).count_params()
         shape = "x".join(map(str, config.input_shape))
         click.echo(f"{name:<12} {params:>12,}  {shape:<14} {config.description}")
+    from zoo.pretrained import tag_rows
+
+    click.echo(f"\n{'pretrained tag':<22} {'test acc':>8} {'target':>7}  recipes        weights")
+    for row in tag_rows():
+        accuracy = f"{row['accuracy']:.2%}" if row["accuracy"] is not None else "-"
+        target = f"{row['target']:.1%}" if row["target"] else ""
+        click.echo(f"{row['tag']:<22} {accuracy:>8} {target:>7}  {', '.join(row['recipes']):<14} {row['weights']}")
     click.echo("\ndataset         image     classes")
     for name in data.list_datasets():
         shape, classes = data.DATASETS[name]
@@ -122,23 +151,26 @@ def list_cmd(recipes) -> None:
 @cli.command()
 @click.argument("model_dir")
 def info(model_dir) -> None:
-    """Print a saved model's card (what it is, how it was trained, what it scored, its exports) as JSON."""
+    """Print the card (what it is, how it was trained, what it scored, its exports) of MODEL_DIR, a saved-model
+    folder or a pretrained tag such as lenet5.mnist, as JSON."""
     from zoo.artifacts import read_card
 
-    click.echo(json.dumps(read_card(model_dir), indent=2))
+    click.echo(read_card(model_dir).to_json(), nl=False)
 
 
 @cli.command()
 @click.argument("model")
 @click.option("--dataset", "-d", default=None, help="mnist, fashion_mnist or cifar10 (default: the model's).")
-@click.option("--epochs", type=int, default=None, help="Epochs (default: the recipe's).")
-@click.option("--batch-size", type=int, default=None, help="Batch size (default: the recipe's).")
-@click.option("--learning-rate", "--lr", type=float, default=None, help="Peak learning rate (default: the recipe's).")
+@click.option("--epochs", type=EPOCHS, default=None, help="Epochs (default: the recipe's).")
+@click.option("--batch-size", type=BATCH, default=None, help="Batch size (default: the recipe's).")
+@click.option("--learning-rate", "--lr", type=PositiveFloat(), default=None,
+              help="Peak learning rate (default: the recipe's).")
 @click.option("--recipe", "recipe_name", default="default", show_default=True,
               help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).")
 @click.option("--augment", default=None,
               help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for Python, NumPy and TensorFlow.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed for Python, NumPy and TensorFlow.")
 @click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
@@ -226,7 +258,7 @@ def export(model_dir, formats, quantize, output, data_dir) -> None:
 @cli.command()
 @click.argument("model_dir")
 @click.argument("images", nargs=-1, required=True)
-@click.option("--top-k", "-k", type=int, default=3, show_default=True, help="How many classes to show per image.")
+@click.option("--top-k", "-k", type=COUNT, default=3, show_default=True, help="How many classes to show per image.")
 @click.option("--invert/--no-invert", default=None,
               help="Invert images (dark-on-light → light-on-dark). Default: automatic for MNIST-style models.")
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
@@ -252,7 +284,8 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
 @click.argument("model")
 @click.option("--dataset", "-d", default=None, help="Build for this dataset's image shape and classes.")
 @click.option("--input-shape", default=None, help="Build for H,W,C (e.g. 32,32,3) instead.")
-@click.option("--classes", type=int, default=None, help="Number of classes (default: the dataset's or model's).")
+@click.option("--classes", type=click.IntRange(2, MAX_CLASSES), default=None,
+              help="Number of classes (default: the dataset's or model's).")
 def summary(model, dataset, input_shape, classes) -> None:
     """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
     start_tensorflow()
@@ -288,7 +321,8 @@ def kernels(image, kernel, output) -> None:
 @cli.command()
 @click.argument("model_dir")
 @click.option("--image", default=None, help="Image file to look at.")
-@click.option("--index", type=int, default=None, help="Or: index of a test image of the card's dataset (default 0).")
+@click.option("--index", type=click.IntRange(min=0), default=None,
+              help="Or: index of a test image of the card's dataset (default 0).")
 @click.option("--output", "-o", required=True, callback=_check_output, help="Folder for the PNG grids.")
 @data_dir_option
 def visualize(model_dir, image, index, output, data_dir) -> None:
@@ -314,10 +348,10 @@ def plot(run_dirs, output) -> None:
 @cli.command()
 @click.argument("model")
 @click.option("--dataset", "-d", default=None, help="Dataset whose images to use (default: the model's).")
-@click.option("--batch-size", type=int, default=None, help="Training batch size (default: the recipe's).")
-@click.option("--steps", type=int, default=100, show_default=True, help="Training steps timed after warm-up.")
+@click.option("--batch-size", type=BATCH, default=None, help="Training batch size (default: the recipe's).")
+@click.option("--steps", type=COUNT, default=100, show_default=True, help="Training steps timed after warm-up.")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
-@click.option("--steps-per-execution", type=int, default=1, show_default=True,
+@click.option("--steps-per-execution", type=COUNT, default=1, show_default=True,
               help="Training steps per tf.function call (Keras steps_per_execution).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @click.option("--save", default=None, callback=_check_file_output,

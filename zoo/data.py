@@ -1,6 +1,7 @@
-"""Datasets through tensorflow-datasets → in-memory, shuffled, batched, normalized, prefetched ``tf.data``.
+"""Datasets through tensorflow-datasets → in-memory, shuffled, batched, prefetched ``tf.data``.
 
-Pixels are scaled by /255 inside the pipeline. Validation is the last ``val_fraction`` of the train
+Images stay uint8 in memory and reach the model as raw pixels (float32 0-255 after augmentation): every zoo
+model scales them by 1/255 itself (its ``rescale`` layer). Validation is the last ``val_fraction`` of the train
 split (deterministic); the test split is for evaluation only.
 """
 
@@ -65,11 +66,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def normalize(images: tf.Tensor) -> tf.Tensor:
-    """uint8 pixels → float32 in [0, 1]."""
+def as_float(images: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels → float32 pixels (still 0-255: the model rescales them)."""
     import tensorflow as tf
 
-    return tf.cast(images, tf.float32) / 255.0
+    return tf.cast(images, tf.float32)
 
 
 def _builder(name: str, data_dir: str | None):
@@ -123,7 +124,7 @@ def make_pipeline(
     seed: int | None = None,
     augment: Sequence[str] = (),
 ) -> tf.data.Dataset:
-    """In-memory uint8 arrays → shuffled per epoch → batched → normalized per batch → (augmented) → prefetched.
+    """In-memory uint8 arrays → shuffled per epoch → batched → float32 pixels per batch → (augmented) → prefetched.
 
     For evaluation and for library users; ``zoo train`` uses :func:`make_epoch_stream`, whose shuffles and
     augmentations are replayed exactly on resume.
@@ -136,7 +137,7 @@ def make_pipeline(
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda x, y: (normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, y: (as_float(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip(ds, seeds).map(
@@ -164,8 +165,8 @@ def make_epoch_stream(
     import tensorflow as tf
 
     check_augment(augment)
-    # Decoded and normalized once, kept in memory: a batch is one gather, with no Python and no per-batch cast.
-    x, y, n = normalize(tf.constant(images)), tf.constant(labels), len(images)
+    # Decoded once and kept in memory as uint8 (4x less than float32): a batch is one gather and one cast.
+    x, y, n = tf.constant(images), tf.constant(labels), len(images)
 
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
@@ -179,7 +180,7 @@ def make_epoch_stream(
     first_flip = tf.random.stateless_uniform([n], tf.constant([seed, 0x5EED], tf.int64)) < 0.5
 
     def load_batch(idx, batch_seed, epoch):
-        images = tf.gather(x, idx)
+        images = as_float(tf.gather(x, idx))
         if "altflip" in augment:
             flip = tf.not_equal(tf.gather(first_flip, idx), tf.equal(epoch % 2, 1))
             images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
@@ -190,7 +191,7 @@ def make_epoch_stream(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-# Augmentations, applied to whole batches of normalized images. Each is a random affine map per image (one
+# Augmentations, applied to whole batches of float32 pixels. Each is a random affine map per image (one
 # ImageProjectiveTransform for all of them) or a flip, drawn from a stateless seed.
 AUGMENTATIONS = {
     "flip": "horizontal flip with probability 1/2",

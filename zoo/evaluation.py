@@ -8,21 +8,22 @@ from typing import Any
 import numpy as np
 
 from zoo import artifacts, data
+from zoo.card import ModelCard
 from zoo.errors import UsageError
 
 
-def check_compatible(card: dict[str, Any], dataset: str) -> None:
+def check_compatible(card: ModelCard, dataset: str) -> None:
     """A model trained on one image shape or class count cannot be scored on another."""
     shape, classes = data.DATASETS[data.check_name(dataset)]
-    if list(card["input_shape"]) != list(shape) or int(card["num_classes"]) != classes:
+    if list(card.input_shape) != list(shape) or int(card.num_classes) != classes:
         raise UsageError(
-            f"model expects {'x'.join(map(str, card['input_shape']))} images and {card['num_classes']} classes, "
+            f"model expects {'x'.join(map(str, card.input_shape))} images and {card.num_classes} classes, "
             f"but {dataset} has {'x'.join(map(str, shape))} images and {classes} classes"
         )
-    if card.get("dataset") and card["dataset"] != dataset:
+    if card.dataset != dataset:
         raise UsageError(
-            f"this {card['model']} was trained on {card['dataset']}, not {dataset}: its classes "
-            f"({', '.join(card['class_names'][:3])}, ...) mean nothing there; evaluate it on {card['dataset']}"
+            f"this {card.model} was trained on {card.dataset}, not {dataset}: its classes "
+            f"({', '.join(card.class_names[:3])}, ...) mean nothing there; evaluate it on {card.dataset}"
         )
 
 
@@ -80,13 +81,13 @@ def evaluate(
     ``tta``, on the mean of the test-time-augmented views (:data:`TTA_VIEWS`)."""
 
     card = artifacts.read_card(model_dir)
-    dataset = dataset or card["dataset"]
+    dataset = dataset or card.dataset
     check_compatible(card, dataset)
     model, card = artifacts.load(model_dir)
     info = data.dataset_info(dataset, data_dir)
     images, labels = data.load_arrays(dataset, "test", data_dir)
     if log:
-        log(f"Scoring {card['model']} on {len(labels):,} {dataset} test images" + (" x 6 TTA views" if tta else ""))
+        log(f"Scoring {card.model} on {len(labels):,} {dataset} test images" + (" x 6 TTA views" if tta else ""))
     probs = predict_probs(model, images, labels, batch_size, tta)
     loss, accuracy = scores(probs, labels)
     predicted = probs.argmax(axis=1)
@@ -95,7 +96,7 @@ def evaluate(
     names = info.class_names or [str(i) for i in range(info.num_classes)]
     return {
         "model_dir": str(model_dir),
-        "model": card["model"],
+        "model": card.model,
         "dataset": dataset,
         "examples": int(len(labels)),
         "tta": [view for view, _ in TTA_VIEWS] if tta else [],

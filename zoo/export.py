@@ -1,11 +1,13 @@
 """Exports of a saved model for other applications, each checked against the Keras model (parity).
 
+Every format takes raw pixels, as the model does (its first layer scales them by 1/255).
+
 - ``savedmodel``: a TF SavedModel whose ``serving_default`` signature takes raw uint8 images
-  ``images [batch, H, W, C]`` (the /255 is inside the graph) and returns ``probabilities [batch, classes]``,
-  ``class_id [batch]`` and ``class_name [batch]``; ``serving_float`` takes float images already in [0, 1];
+  ``images [batch, H, W, C]`` and returns ``probabilities [batch, classes]``, ``class_id [batch]`` and
+  ``class_name [batch]``; ``serving_float`` takes the same pixels as float32 (0-255);
   ``class_names`` (no input) returns every class name.
 - ``keras``: a standalone copy of ``model.keras`` (Keras 3 format) for ``keras.saving.load_model``.
-- ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images (the /255 is inside), output probabilities.
+- ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images, output probabilities.
 - ``tflite_int8`` (``--format tflite --quantize int8``): ``model_int8.tflite``, full-integer int8 quantization
   calibrated on train images; input uint8 pixels, output uint8 probabilities (dequantize with the output's
   scale and zero point).
@@ -30,10 +32,13 @@ import numpy as np
 
 from zoo import artifacts
 from zoo.errors import UsageError, ZooError, first_line
+from zoo.pretrained import resolve
 from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
     import keras
+
+    from zoo.card import ModelCard
 
 # Probabilities from a float export must match Keras' to this absolute tolerance.
 FLOAT_TOLERANCE = 1e-4
@@ -52,30 +57,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _class_names(card: dict[str, Any]) -> list[str]:
-    return list(card.get("class_names") or [str(i) for i in range(card["num_classes"])])
+def _class_names(card: ModelCard) -> list[str]:
+    return list(card.class_names or [str(i) for i in range(card.num_classes)])
 
 
-def _uint8_function(model: keras.Model, card: dict[str, Any], outputs=None):
+def _uint8_function(model: keras.Model, card: ModelCard, outputs=None):
     """The model behind a raw-uint8-image input: ``images [batch, H, W, C] → outputs(probabilities)``
     (default ``{"probabilities": ...}``)."""
     import tensorflow as tf
 
     outputs = outputs or (lambda probabilities: {"probabilities": probabilities})
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *card["input_shape"]], tf.uint8, name="images")])
+    @tf.function(input_signature=[tf.TensorSpec([None, *card.input_shape], tf.uint8, name="images")])
     def serve(images):
-        return outputs(model(tf.cast(images, tf.float32) / 255.0, training=False))
+        return outputs(model(tf.cast(images, tf.float32), training=False))
 
     return serve
 
 
-def write_savedmodel(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+def write_savedmodel(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
     """A SavedModel with uint8 ``serving_default``, float ``serving_float`` and ``class_names`` signatures."""
     import keras
     import tensorflow as tf
 
-    shape = [None, *card["input_shape"]]
+    shape = [None, *card.input_shape]
     names = tf.constant(_class_names(card))
 
     def outputs(probabilities):
@@ -105,7 +110,7 @@ def run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return lambda images: serve(images=tf.constant(images, tf.uint8))["probabilities"].numpy()
 
 
-def write_keras(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+def write_keras(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
     model.save(dest)
 
 
@@ -113,20 +118,19 @@ def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     import keras
 
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    return lambda images: model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    return lambda images: model.predict(images, verbose=0)
 
 
 
 def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, configure=None) -> bytes:
-    """Convert ``model`` behind an input of ``dtype`` (uint8 inputs are scaled by 1/255 inside) to TFLite,
+    """Convert ``model`` behind an input of ``dtype`` (raw pixels either way) to TFLite,
     through a temporary SavedModel so that variables are frozen and Keras prints nothing;
     ``configure(converter)`` sets quantization options."""
     import keras
     import tensorflow as tf
 
     images = keras.Input(shape=input_shape, dtype=dtype, name="images")
-    x = keras.layers.Rescaling(1 / 255)(images) if dtype == "uint8" else images
-    wrapped = keras.Model(images, model(x))
+    wrapped = keras.Model(images, model(keras.ops.cast(images, "float32")))
     with tempfile.TemporaryDirectory() as tmp:
         wrapped.export(tmp, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
@@ -136,11 +140,11 @@ def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, co
             return converter.convert()
 
 
-def write_tflite(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
-    dest.write_bytes(_tflite_bytes(model, card["input_shape"], "uint8"))
+def write_tflite(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
+    dest.write_bytes(_tflite_bytes(model, card.input_shape, "uint8"))
 
 
-def write_tflite_int8(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+def write_tflite_int8(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
     """Full-integer quantization, calibrated on up to 500 train images of the card's dataset."""
     import tensorflow as tf
 
@@ -148,24 +152,24 @@ def write_tflite_int8(model: keras.Model, card: dict[str, Any], dest: Path, data
 
     def quantize(converter) -> None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([img[None].astype(np.float32) / 255.0] for img in images)
+        converter.representative_dataset = lambda: ([img[None].astype(np.float32)] for img in images)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8
 
-    dest.write_bytes(_tflite_bytes(model, card["input_shape"], "float32", quantize))
+    dest.write_bytes(_tflite_bytes(model, card.input_shape, "float32", quantize))
 
 
-def calibration_images(card: dict[str, Any], data_dir: str | None = None, count: int = 500) -> np.ndarray:
+def calibration_images(card: ModelCard, data_dir: str | None = None, count: int = 500) -> np.ndarray:
     """Train images for int8 calibration (random ones where the dataset is not prepared)."""
     from zoo import data
     from zoo.errors import ZooError
 
     try:
-        images, _ = data.load_arrays(card["dataset"], "train", data_dir)
+        images, _ = data.load_arrays(card.dataset, "train", data_dir)
         return images[np.random.default_rng(0).permutation(len(images))[:count]]
     except ZooError:
-        return np.random.default_rng(0).integers(0, 256, (count, *card["input_shape"]), dtype=np.uint8)
+        return np.random.default_rng(0).integers(0, 256, (count, *card.input_shape), dtype=np.uint8)
 
 
 def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -186,10 +190,11 @@ def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
         for image in images:  # both models are converted with a batch of 1
             x = image[None]
             if inp["dtype"] == np.float32:
-                x = x.astype(np.float32) / 255.0
+                x = x.astype(np.float32)
             elif inp["quantization"][0]:
                 scale, zero = inp["quantization"]
-                x = np.clip(np.round(x / 255.0 / scale + zero), 0, 255).astype(inp["dtype"])
+                info = np.iinfo(inp["dtype"])
+                x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
             interpreter.set_tensor(inp["index"], x)
             interpreter.invoke()
             y = interpreter.get_tensor(out["index"])
@@ -202,7 +207,7 @@ def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return predict
 
 
-def write_onnx(model: keras.Model, card: dict[str, Any], dest: Path, data_dir: str | None = None) -> None:
+def write_onnx(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
     """ONNX through tf2onnx, with the class names as JSON in the model's metadata (``class_names``)."""
     import json
 
@@ -257,7 +262,7 @@ class Format:
 
     name: str
     filename: str
-    write: Callable[[keras.Model, dict[str, Any], Path, str | None], None]
+    write: Callable[[keras.Model, ModelCard, Path, str | None], None]
     run: Callable[[Path], Callable[[np.ndarray], np.ndarray]]
     quantized: bool = False
 
@@ -300,17 +305,17 @@ def parity(
     return result
 
 
-def parity_images(card: dict[str, Any], count: int = 1000, data_dir: str | None = None, seed: int = 0):
+def parity_images(card: ModelCard, count: int = 1000, data_dir: str | None = None, seed: int = 0):
     """Up to ``count`` test images and labels of the card's dataset; random images where it is not prepared."""
     from zoo import data
     from zoo.errors import ZooError
 
     try:
-        images, labels = data.load_arrays(card["dataset"], "test", data_dir)
-        return images[:count], labels[:count], f"{card['dataset']} test split"
+        images, labels = data.load_arrays(card.dataset, "test", data_dir)
+        return images[:count], labels[:count], f"{card.dataset} test split"
     except ZooError:
         rng = np.random.default_rng(seed)
-        return rng.integers(0, 256, (min(count, 256), *card["input_shape"]), dtype=np.uint8), None, "random images"
+        return rng.integers(0, 256, (min(count, 256), *card.input_shape), dtype=np.uint8), None, "random images"
 
 
 def export(
@@ -326,6 +331,7 @@ def export(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
+    model_dir = resolve(model_dir)
     model, card = artifacts.load(model_dir)
     missing = [f"{name} needs {pkg}" for name in formats for pkg in NEEDS.get(name, ())
                if importlib.util.find_spec(pkg) is None]
@@ -336,7 +342,7 @@ def export(
     out_dir = Path(output) if output else Path(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images, labels, source = parity_images(card, parity_count, data_dir)
-    reference = model.predict(images.astype(np.float32) / 255.0, verbose=0)
+    reference = model.predict(images, verbose=0)
     log(f"Parity on {len(images)} {source}")
     results = {}
     # Every format is written and checked in a staging folder first; only then do the ones that passed replace
@@ -366,7 +372,7 @@ def export(
                 with artifacts.atomic_path(dest) as tmp:
                     os.replace(Path(staging) / FORMATS[name].filename, tmp)
                 result["sha256"] = file_sha256(dest)
-    card.setdefault("exports", {}).update({k: v for k, v in results.items() if v["parity"]["ok"]})
+    card.exports.update({k: v for k, v in results.items() if v["parity"]["ok"]})
     artifacts.write_card(model_dir, card)
     return results
 

@@ -106,17 +106,17 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
     model, card = artifacts.load(model_dir)
     convs = conv_layers(model)
     if not convs:
-        raise UsageError(f"{card['model']} has no convolution layers to show")
+        raise UsageError(f"{card.model} has no convolution layers to show")
     if image is not None:
-        pixels, _ = prepare_image(image, card["input_shape"], "auto" if card["dataset"] in ("mnist", "fashion_mnist")
+        pixels, _ = prepare_image(image, card.input_shape, "auto" if card.dataset in ("mnist", "fashion_mnist")
                                   else False)
         source = Path(image).name
     else:
-        images, labels = data.load_arrays(card["dataset"], "test", data_dir)
+        images, labels = data.load_arrays(card.dataset, "test", data_dir)
         index = index or 0
         if not 0 <= index < len(images):
             raise UsageError(f"`index` must be between 0 and {len(images) - 1}, got {index}")
-        pixels, source = images[index], f"{card['dataset']} test #{index} (label {card['class_names'][labels[index]]})"
+        pixels, source = images[index], f"{card.dataset} test #{index} (label {card.class_names[labels[index]]})"
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -129,7 +129,7 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
                           grid_png(filters, f"{convs[0].name}: {kernel.shape[3]} filters, kernel {shape}", rgb)))
 
     probe = keras.Model(model.inputs, [layer.output for layer in convs])
-    maps = probe.predict(pixels[None].astype(np.float32) / 255.0, verbose=0)
+    maps = probe.predict(pixels[None], verbose=0)
     for layer, act in zip(convs, maps if isinstance(maps, list) else [maps], strict=True):
         act = np.moveaxis(act[0], 2, 0)
         title = f"{layer.name}: activations {'x'.join(map(str, act.shape[1:]))}x{len(act)} for {source}"

@@ -118,16 +118,16 @@ def predict(
         images = [images]
     model, card = artifacts.load(model_dir)
     if invert is None:
-        invert = "auto" if card["dataset"] in DARK_BACKGROUND_DATASETS else False
-    if top_k > card["num_classes"]:
-        raise UsageError(f"`top_k` must be between 1 and {card['num_classes']} (the model's classes), got {top_k}")
-    names = card.get("class_names") or [str(i) for i in range(card["num_classes"])]
+        invert = "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False
+    if top_k > card.num_classes:
+        raise UsageError(f"`top_k` must be between 1 and {card.num_classes} (the model's classes), got {top_k}")
+    names = card.class_names or [str(i) for i in range(card.num_classes)]
     results: list[Prediction] = []
     batch, slots = [], []
     for i, image in enumerate(images):
         source = str(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__} #{i}>"
         try:
-            array, flipped = prepare_image(image, card["input_shape"], invert)
+            array, flipped = prepare_image(image, card.input_shape, invert)
         except ZooError as err:
             results.append(Prediction(source, error=str(err)))
             continue
@@ -135,7 +135,7 @@ def predict(
         batch.append(array)
         slots.append(len(results) - 1)
     if batch:
-        probs = model.predict(np.stack(batch).astype(np.float32) / 255.0, verbose=0)
+        probs = model.predict(np.stack(batch), verbose=0)  # raw uint8 pixels: the model rescales them
         k = min(top_k, probs.shape[1])
         for slot, p in zip(slots, probs, strict=True):
             order = np.argsort(-p)[:k]

@@ -1,6 +1,7 @@
-"""Default training recipes per (model, dataset): the one place training defaults live.
+"""Training recipes: every hyperparameter of a run in one dataclass, with its unit.
 
-The CLI's flags override a recipe field by field, and the saved card records the recipe actually used.
+The tuned recipes live with their pretrained tags, beside each model's builder (:mod:`zoo.models`). The CLI's
+flags override a recipe field by field, and the saved card records the recipe actually used.
 """
 
 from __future__ import annotations
@@ -57,60 +58,23 @@ class Recipe:
         return d
 
 
-_DEFAULT = Recipe()
+GENERIC = Recipe()  # for a model and dataset with no tag (and so no tuned recipe)
 
-_CIFAR = Recipe(
-    optimizer="sgd", learning_rate=1.5, momentum=0.85, weight_decay=0.0089,
-    schedule="linear", warmup=0.23, start_lr=0.2, end_lr=0.07,  # warm-up over 23 % of steps, decay to 0.07x
-    # 10 epochs gave 88.34 % (89.68 % with TTA) in 1,610 s here, short of airbench's 94 %: 18 fit in the hour.
-    epochs=18, batch_size=1024,
-    label_smoothing=0.2,
-    bn_bias_lr=64.0,  # BatchNorm biases learn 64x faster (not their weight decay): -25 % epochs to 94 % in airbench
-    # No weight averaging: Keras' EMA averages only trainable weights, so BatchNorm statistics stay those of the
-    # live weights; in a 2-epoch check on 10,240 images EMA 0.98 scored 18.6 % against 57.7 % without.
-    augment=("altflip", "crop"),
-    tta=True,
-)
-
-_RECIPES: dict[tuple[str, str], Recipe] = {
-    ("mlp", "mnist"): Recipe(epochs=20),
-    ("mlp", "fashion_mnist"): Recipe(epochs=30),
-    # Time to 99.2 %: batch 256 and a one-cycle peak of 4e-3 (a larger batch is cheaper per image on a CPU),
-    # with small translations and affine distortions; 20 epochs gave 99.31 % in 67 s of training on 2 cores.
-    ("lenet5", "mnist"): Recipe(learning_rate=4e-3, schedule="onecycle", batch_size=256, epochs=20,
-                                augment=("translate", "distort")),
-    ("lenet5", "fashion_mnist"): Recipe(learning_rate=2e-3, epochs=40, augment=("flip",)),
-    # airbench94's recipe in Keras units. Its lr 11.5 per 1024 examples on a summed loss, over
-    # 1024 * (1 + 1/(1 - 0.85)) for Nesterov momentum, is 1.5 on the batch-mean loss; its coupled weight decay
-    # (1.36 per unit lr, amplified 1/(1 - 0.85) by momentum) is about 0.0133 of the weights per step at the peak,
-    # i.e. a decoupled 0.0089 * lr.
-    ("cifar_cnn", "cifar10"): _CIFAR,
-}
-
-
-# Test-split accuracy each default recipe is meant to reach (single run, seed 0), with its reference.
-TARGETS: dict[tuple[str, str], float] = {
-    ("mlp", "mnist"): 0.984,  # Simard et al. 2003, 800 hidden units: 1.6 % error
-    ("lenet5", "mnist"): 0.992,  # LeCun et al. 1998: 0.95 % error (0.8 % with distortions)
-    ("mlp", "fashion_mnist"): 0.895,
-    ("lenet5", "fashion_mnist"): 0.91,
-    ("cifar_cnn", "cifar10"): 0.93,  # with TTA; airbench93: 93.0 % (airbench94: 94.0 % in 9.9 epochs)
-}
-
-
-# Named alternatives to a default recipe (``zoo train MODEL --recipe NAME``).
-_VARIANTS: dict[tuple[str, str, str], Recipe] = {
-    # Time to 99 % on a 2-core CPU: 4 epochs, no augmentation, batch 256, Adam with short memories
-    # (betas 0.7, 0.9) at a one-cycle peak of 1e-2, after a published one-epoch MNIST recipe.
-    ("lenet5", "mnist", "fast"): Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle",
-                                        batch_size=256, epochs=4),
-}
+# Limits checked before any work (by the library and by the CLI's option types).
+MAX_EPOCHS = 100_000
+MAX_BATCH = 2**31 - 1  # TensorFlow indexes a batch with int32
+MAX_SEED = 2**32 - 1  # NumPy's and Python's seeds
 
 
 def all_recipes() -> list[tuple[str, str, str, Recipe]]:
-    """Every tuned recipe as (model, dataset, name, recipe), defaults first."""
-    rows = [(m, d, "default", r) for (m, d), r in _RECIPES.items()]
-    return sorted(rows + [(m, d, n, r) for (m, d, n), r in _VARIANTS.items()], key=lambda row: row[:2])
+    """Every tuned recipe as (model, dataset, name, recipe): each tag's default, then its named alternatives."""
+    from zoo import models
+
+    rows = []
+    for tag in (models.get_tag(name) for name in models.list_tags()):
+        rows += [(tag.model, tag.dataset, "default", tag.recipe)]
+        rows += [(tag.model, tag.dataset, name, r) for name, r in sorted(tag.recipes.items())]
+    return rows
 
 
 def describe(recipe: Recipe) -> str:
@@ -124,15 +88,15 @@ def describe(recipe: Recipe) -> str:
             + f", augment {'+'.join(recipe.augment) or 'none'}")
 
 
-def recipe_names(model: str, dataset: str) -> list[str]:
-    return ["default"] + sorted(n for m, d, n in _VARIANTS if (m, d) == (model, dataset))
-
-
 def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:
-    """The recipe ``name`` for ``model`` on ``dataset``: "default" (a generic one where none is tuned) or a
-    named variant."""
+    """The recipe ``name`` of the tag ``model.dataset``: "default" (a generic one where there is no tag) or one of
+    the tag's named alternatives."""
+    from zoo import models
+
+    tag = models.find_tag(model, dataset)
     if name == "default":
-        return _RECIPES.get((model, dataset), _DEFAULT)
-    if (model, dataset, name) not in _VARIANTS:
-        raise UnknownNameError(f"recipe for {model} on {dataset}", name, recipe_names(model, dataset))
-    return _VARIANTS[(model, dataset, name)]
+        return tag.recipe if tag else GENERIC
+    named = tag.recipes if tag else {}
+    if name not in named:
+        raise UnknownNameError(f"recipe for {model} on {dataset}", name, ["default", *sorted(named)])
+    return named[name]

@@ -17,7 +17,6 @@ from typing import Any
 
 from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_card, read_history
 from zoo.errors import UsageError, ZooError
-from zoo.recipes import TARGETS
 
 CSV_FIELDS = [
     "model", "dataset", "test_accuracy", "test_accuracy_tta", "target", "reached", "test_loss", "val_accuracy",
@@ -44,33 +43,31 @@ def seconds_to(history: dict[str, list[float]], epoch_seconds: list[float], accu
     return None
 
 
-def _scored(metrics: dict[str, float]) -> float:
-    """The accuracy a model is judged by: with test-time augmentation where its recipe uses it."""
-    return metrics.get("test_accuracy_tta", metrics["test_accuracy"])
-
-
 def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
     """One row per saved model folder (``*/card.json``), sorted by dataset and model."""
+    from zoo import models
+
     rows = []
     for card_path in sorted(Path(models_dir).glob(f"*/{CARD_FILE}")):
         card = read_card(card_path.parent)  # a damaged card is a one-line error naming it
-        metrics, recipe = card["metrics"], card.get("recipe", {})
+        metrics, recipe = card.metrics, card.recipe
         recipe_name = recipe.get("name", "default")
-        target = TARGETS.get((card["model"], card["dataset"])) if recipe_name == "default" else None
-        seconds = float(card.get("training_seconds") or 0)
-        train_images = int(card.get("examples", {}).get("train", 0))
+        tag = models.find_tag(card.model, card.dataset)
+        target = tag.target if tag and recipe_name == "default" else None
+        seconds = float(card.training_seconds or 0)
+        train_images = int(card.examples.get("train", 0))
         history = read_history(card_path.parent) if (card_path.parent / HISTORY_FILE).exists() else {}
         rows.append({
-            "model": card["model"],
-            "dataset": card["dataset"],
+            "model": card.model,
+            "dataset": card.dataset,
             "test_accuracy": round(metrics["test_accuracy"], 4),
             "test_accuracy_tta": round(metrics["test_accuracy_tta"], 4) if "test_accuracy_tta" in metrics else None,
             "target": target,
-            "reached": "" if target is None else ("yes" if _scored(metrics) >= target else "no"),
+            "reached": "" if target is None else ("yes" if card.scored_accuracy >= target else "no"),
             "test_loss": round(metrics["test_loss"], 4),
             "val_accuracy": round(metrics.get("val_accuracy", float("nan")), 4),
-            "params": card["params"],
-            "epochs": card["epochs"],
+            "params": card.params,
+            "epochs": card.epochs,
             "recipe": recipe_name,
             "batch_size": recipe.get("batch_size"),
             "optimizer": recipe.get("optimizer"),
@@ -79,13 +76,13 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
             "augment": "+".join(recipe.get("augment", [])) or "none",
             "train_images": train_images,
             "training_seconds": round(seconds, 1),
-            "train_images_per_s": round(train_images * card["epochs"] / seconds) if seconds else None,
-            "seconds_to_target_val": seconds_to(history, card.get("epoch_seconds", []), target),
-            "seconds_to_99_val": seconds_to(history, card.get("epoch_seconds", []), 0.99),
-            "device": card.get("runtime", {}).get("device", "not recorded"),
-            "onednn": card.get("runtime", {}).get("onednn"),
-            "date": card.get("date", "")[:10],
-            "command": card.get("command", ""),
+            "train_images_per_s": round(train_images * card.epochs / seconds) if seconds else None,
+            "seconds_to_target_val": seconds_to(history, card.epoch_seconds, target),
+            "seconds_to_99_val": seconds_to(history, card.epoch_seconds, 0.99),
+            "device": card.runtime.get("device", "not recorded"),
+            "onednn": card.runtime.get("onednn"),
+            "date": card.date[:10],
+            "command": card.command,
             "folder": Path(os.path.relpath(card_path.parent, root or Path(models_dir).parent)).as_posix(),
         })
     return sorted(rows, key=lambda r: (r["dataset"], r["model"]))

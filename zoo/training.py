@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, data, distribute, models, runstate
+from zoo.card import ModelCard
 from zoo.device import library_versions, onednn_enabled, use_device
 from zoo.errors import UsageError, ZooError
 from zoo.optim import compile_model
 from zoo.plots import curves_png
-from zoo.recipes import Recipe, get_recipe
+from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED, Recipe, get_recipe
 
 if TYPE_CHECKING:
     import keras
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 @dataclass
 class TrainResult:
     model_dir: Path
-    card: dict[str, Any]
+    card: ModelCard
     history: dict[str, list[float]]
     model: keras.Model
 
@@ -45,11 +46,6 @@ def check_positive(**values: float | None) -> None:
             raise UsageError(f"`{name}` must be a finite number, got {value}")
         if value is not None and value <= 0:
             raise UsageError(f"`{name}` must be positive, got {value}")
-
-
-MAX_EPOCHS = 100_000
-MAX_BATCH = 2**31 - 1  # TensorFlow indexes a batch with int32
-MAX_SEED = 2**32 - 1  # NumPy's and Python's seeds
 
 
 def check_at_most(**values: tuple[int | None, int]) -> None:
@@ -121,33 +117,28 @@ def score_test(model, dataset: str, data_dir: str | None, *, tta: bool = False, 
 
 def make_card(model_name: str, dataset: str, info: data.DatasetInfo, model, recipe: Recipe, recipe_label: str,
               metrics: dict[str, float], splits: data.Splits, seed: int, runtime: dict[str, Any],
-              state: runstate.RunState, command: str | None) -> dict[str, Any]:
+              state: runstate.RunState, command: str | None) -> ModelCard:
     """The card of a trained model: what it is, how it was trained, what it scored, on what."""
-    return {
-        "model": model_name,
-        "dataset": dataset,
-        "input_shape": list(info.input_shape),
-        "num_classes": info.num_classes,
-        "class_names": info.class_names,
-        "preprocessing": {
-            "input": f"uint8 images of shape {'x'.join(map(str, info.input_shape))} (H x W x C)",
-            "scale": "x / 255 -> float32 in [0, 1]",
-            "in_model": False,
-        },
-        "params": model.count_params(),
-        "epochs": recipe.epochs,
-        "recipe": {"name": recipe_label, **recipe.to_dict()},
-        "metrics": metrics,
-        "examples": {"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
-        "seed": seed,
-        "runtime": runtime,
-        "training_seconds": round(state.seconds, 2),
-        "epoch_seconds": [state.epoch_seconds[k] for k in sorted(state.epoch_seconds)],
-        "versions": library_versions(),
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "command": command or " ".join(sys.argv),
-        "exports": {},
-    }
+    return ModelCard(
+        model=model_name,
+        dataset=dataset,
+        input_shape=list(info.input_shape),
+        num_classes=info.num_classes,
+        class_names=info.class_names,
+        preprocessing=dict(models.PREPROCESSING),
+        params=model.count_params(),
+        epochs=recipe.epochs,
+        recipe={"name": recipe_label, **recipe.to_dict()},
+        metrics=metrics,
+        examples={"train": splits.num_train, "val": splits.num_val, "test": splits.num_test},
+        seed=seed,
+        runtime=runtime,
+        training_seconds=round(state.seconds, 2),
+        epoch_seconds=[state.epoch_seconds[k] for k in sorted(state.epoch_seconds)],
+        versions=library_versions(),
+        date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        command=command or " ".join(sys.argv),
+    )
 
 
 def _read_run_params(run_dir: Path) -> dict[str, Any] | None:
@@ -254,7 +245,7 @@ def train(
             compile_model(model, recipe, steps, jit)
         if placement.workers > 1:
             x, y = splits.train_arrays
-            distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
+            distribute.prepare_multiworker(model, data.as_float(x[:2]), y[:2])
         log(
             f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
             f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "

@@ -1,18 +1,26 @@
-"""The model registry: one name → one builder with its default config beside it (timm style).
+"""The registry (timm style): one name → one builder with its default config, and the pretrained tags.
+
+A tag, ``<model>.<dataset>`` (``lenet5.mnist``), is that model trained on that dataset: it carries its recipe
+(and named alternatives such as ``fast``), the accuracy the recipe is meant to reach, and where its weights live
+with their SHA-256. Each model module registers its tags beside its builder.
 
     >>> from zoo import models
     >>> models.list_models()
     ['alexnet', 'cifar_cnn', 'lenet5', 'mlp']
     >>> model = models.create("lenet5", input_shape=(32, 32, 3), num_classes=10)
+    >>> models.get_tag("lenet5.mnist").recipe.epochs
+    20
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zoo.card import MAX_CLASSES, MAX_SIDE
 from zoo.errors import UnknownNameError, UsageError
+from zoo.recipes import Recipe
 
 if TYPE_CHECKING:
     import keras
@@ -32,12 +40,18 @@ class ModelConfig:
     # Called once with the training images (uint8 [N, H, W, C]) before training, e.g. to compute a frozen
     # whitening layer from the data; None for models that need nothing from the data.
     init_from_data: Callable[[keras.Model, Any], None] | None = None
-    normalization: str = "x / 255 (uint8 pixels to float32 in [0, 1])"
 
+
+# Preprocessing lives in the model (as keras.applications' include_preprocessing): every builder takes raw pixels,
+# 0-255 in any numeric dtype, and its first layer, ``rescale``, scales them to [0, 1]. So model.keras takes what
+# every export takes, and a caller never repeats the training's preprocessing.
+PREPROCESSING = {
+    "input": "raw pixels 0-255 (uint8 or any numeric dtype), shape H x W x C",
+    "scale": "x / 255 inside the model (its first layer, 'rescale')",
+    "in_model": True,
+}
 
 _REGISTRY: dict[str, ModelConfig] = {}
-MAX_SIDE = 4096  # pixels; larger inputs are refused before anything is allocated
-MAX_CLASSES = 100_000
 
 
 def register(
@@ -59,6 +73,53 @@ def register(
         return builder
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A pretrained tag: a registered model trained on a dataset, with everything about it in one place."""
+
+    model: str
+    dataset: str
+    recipe: Recipe  # the default recipe (``zoo train MODEL --dataset DATASET``)
+    target: float | None = None  # test accuracy the default recipe is meant to reach (single run, seed 0)
+    reference: str = ""  # where the target comes from
+    recipes: dict[str, Recipe] = field(default_factory=dict)  # named alternatives: ``--recipe NAME``
+    weights: str | None = None  # the saved-model folder with its trained weights (saved_models/<weights>/)
+    sha256: str | None = None  # of <weights>/model.keras, checked whenever the tag is loaded
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}.{self.dataset}"
+
+
+_TAGS: dict[str, Tag] = {}
+
+
+def register_tags(*tags: Tag) -> None:
+    """Add pretrained tags (each ``model.dataset`` once) to the table."""
+    for tag in tags:
+        _TAGS[tag.name] = tag
+
+
+def list_tags() -> list[str]:
+    """Every pretrained tag, sorted."""
+    return sorted(_TAGS)
+
+
+def get_tag(name: str) -> Tag:
+    """The tag ``name`` (``lenet5.mnist``), or a model name (``lenet5``) for its tag on its default dataset."""
+    if name in _REGISTRY and f"{name}.{_REGISTRY[name].default_dataset}" in _TAGS:
+        name = f"{name}.{_REGISTRY[name].default_dataset}"
+    try:
+        return _TAGS[name]
+    except KeyError:
+        raise UnknownNameError("pretrained tag", name, list_tags()) from None
+
+
+def find_tag(model: str, dataset: str) -> Tag | None:
+    """The tag of ``model`` trained on ``dataset``, or None where there is none."""
+    return _TAGS.get(f"{model}.{dataset}")
 
 
 def list_models() -> list[str]:
@@ -102,4 +163,7 @@ def create(
     return config.builder(shape, classes, **kwargs)
 
 
-from zoo.models import alexnet, cifar_cnn, lenet, mlp  # noqa: E402,F401  (registers the builders)
+from zoo.quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # the builders below import Keras: start TensorFlow without its C++ chatter first
+from zoo.models import alexnet, cifar_cnn, lenet, mlp  # noqa: E402,F401  (registers the builders and tags)

@@ -39,10 +39,11 @@ def overlapping_pool(x, name: str):
 @register("alexnet", input_shape=(227, 227, 3), num_classes=1000, default_dataset="cifar10", min_input_size=63,
           description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (62,378,344 params at 227x227, 1000)")
 def alexnet(input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.5) -> keras.Model:
-    """conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool → conv3-5 384, 384, 256 @3×3 → pool
-    → FC 4096 → dropout → FC 4096 → dropout → softmax."""
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(inputs)
+    """rescale (x / 255) → conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool
+    → conv3-5 384, 384, 256 @3×3 → pool → FC 4096 → dropout → FC 4096 → dropout → softmax."""
+    inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
+    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(x)
     x = LocalResponseNormalization(name="lrn1")(x)
     x = overlapping_pool(x, "pool1")
     x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)

@@ -1,0 +1,121 @@
+"""Raw pixels in every model, the pretrained tag table, and loading a tag from anywhere (its SHA-256 checked)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run
+
+import zoo
+from zoo import models, pretrained
+from zoo.errors import ModelFileError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name, shape", [("mlp", (28, 28, 1)), ("lenet5", (28, 28, 1)),
+                                         ("cifar_cnn", (32, 32, 3)), ("alexnet", (63, 63, 3))])
+def test_every_model_takes_raw_pixels_and_rescales_them_first(name, shape):
+    model = models.create(name, input_shape=shape, num_classes=10)
+    assert model.layers[1].name == "rescale" and model.layers[1].scale == pytest.approx(1 / 255)
+    pixels = np.random.default_rng(0).integers(0, 256, (2, *shape), dtype=np.uint8)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), model.predict(pixels.astype(np.float32), verbose=0))
+
+
+def test_a_legacy_model_that_wants_x_over_255_is_loaded_behind_a_rescale(trained_lenet, tmp_path):
+    """A folder saved before models took raw pixels (its card has no schema_version and says in_model false)."""
+    import json
+
+    import keras
+
+    from zoo import artifacts
+
+    current, _ = artifacts.load(trained_lenet)
+    inner = keras.Sequential([keras.Input((28, 28, 1)), *current.layers[2:]])  # the same layers without rescale
+    legacy = tmp_path / "legacy"
+    shutil.copytree(trained_lenet, legacy)
+    inner.save(legacy / "model.keras")
+    card = json.loads((legacy / "card.json").read_text())
+    card.pop("schema_version")
+    card["preprocessing"] = {"input": "uint8 images", "scale": "x / 255 -> float32 in [0, 1]", "in_model": False}
+    (legacy / "card.json").write_text(json.dumps(card))
+    model, loaded = zoo.load(legacy)
+    assert loaded.schema_version == 1 and not loaded.pixels_in_model
+    pixels = np.random.default_rng(1).integers(0, 256, (4, 28, 28, 1), dtype=np.uint8)
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), current.predict(pixels, verbose=0), atol=1e-6)
+
+
+def test_the_tag_table_holds_recipes_targets_and_weights():
+    from zoo.recipes import all_recipes, get_recipe
+
+    tag = models.get_tag("lenet5.mnist")
+    assert models.get_tag("lenet5") is tag  # a model name means its default dataset's tag
+    assert get_recipe("lenet5", "mnist") is tag.recipe and get_recipe("lenet5", "mnist", "fast") is tag.recipes["fast"]
+    assert tag.target == 0.992 and tag.weights == "lenet5-mnist"
+    assert len(all_recipes()) == sum(1 + len(models.get_tag(t).recipes) for t in models.list_tags())
+    with pytest.raises(KeyError, match="unknown pretrained tag 'lenet5.imagenet'; known: cifar_cnn.cifar10"):
+        models.get_tag("lenet5.imagenet")
+
+
+@pytest.mark.parametrize("name", models.list_tags())
+def test_each_tags_shipped_weights_have_its_sha256(name):
+    tag = models.get_tag(name)
+    folder = ROOT / "saved_models" / tag.weights
+    assert pretrained.sha256(folder / "model.keras") == tag.sha256
+    card = zoo.load(folder)[1]
+    assert (card.model, card.dataset, card.pixels_in_model) == (tag.model, tag.dataset, True)
+
+
+def test_create_model_pretrained_from_another_folder(tmp_path):
+    """What a user types after installing zoo, run from a folder that is not the repository."""
+    code = ("import numpy as np, keras, zoo; m = zoo.create_model('lenet5', pretrained=True); "
+            "x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8); "
+            f"k = keras.saving.load_model({str(ROOT / 'saved_models/lenet5-mnist/model.keras')!r}); "
+            "print(float(np.abs(m.predict(x, verbose=0) - k.predict(x, verbose=0)).max()))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOO_CACHE": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) == 0.0
+
+
+def test_the_cache_folder_comes_first_and_a_changed_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path))
+    shutil.copytree(ROOT / "saved_models" / "lenet5-mnist", tmp_path / "lenet5-mnist")
+    assert pretrained.locate("lenet5.mnist") == tmp_path / "lenet5-mnist"
+    with open(tmp_path / "lenet5-mnist" / "model.keras", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelFileError, match="SHA-256 differs"):
+        zoo.load("lenet5.mnist")
+
+
+def test_missing_weights_name_the_places_searched(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "search_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    with pytest.raises(FileNotFoundError, match=f"in none of: {tmp_path / 'a'}, {tmp_path / 'b'}"):
+        zoo.create_model("mlp.mnist", pretrained=True)
+
+
+def test_create_model_checks_what_a_tag_cannot_give():
+    with pytest.raises(ValueError, match="takes 28x28x1 images and gives 10 classes"):
+        zoo.create_model("lenet5.mnist", input_shape=(32, 32, 3), pretrained=True)
+    with pytest.raises(ValueError, match="builder arguments"):
+        zoo.create_model("lenet5", pretrained=True, activation="tanh")
+    assert zoo.create_model("lenet5.fashion_mnist").input_shape == (None, 28, 28, 1)  # untrained, for its dataset
+    with pytest.raises(ValueError, match="num_classes must be at least 2"):
+        zoo.create_model("lenet5", num_classes=1)
+
+
+def test_info_and_list_know_the_tags(cli_runner, zoo_cli):
+    import json
+
+    result = run(cli_runner, zoo_cli, "info", "mlp.mnist")
+    assert result.exit_code == 0 and json.loads(result.stdout)["model"] == "mlp"
+    listing = run(cli_runner, zoo_cli, "list").stdout
+    row = next(line for line in listing.splitlines() if line.startswith("lenet5.mnist "))
+    accuracy = zoo.load("lenet5.mnist")[1].metrics["test_accuracy"]
+    assert f"{accuracy:.2%}" in row and "default, fast" in row
+    bad = run(cli_runner, zoo_cli, "info", "lenet5.imagenet")
+    assert bad.exit_code == 1 and "neither a model folder nor a pretrained tag" in bad.stderr

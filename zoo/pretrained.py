@@ -1,0 +1,127 @@
+"""Where a pretrained tag's weights live, and the check that they are the ones the tag names.
+
+A tag's weights are a saved-model folder (``model.keras`` and ``card.json``) named by the tag (``lenet5-mnist``
+for ``lenet5.mnist``). They are looked up, in order, in:
+
+1. the cache folder: ``$ZOO_CACHE`` if set, else ``~/.cache/zoo`` (copy a model folder there to use it with an
+   installed zoo), then
+2. the ``saved_models/`` folder of the zoo source tree that zoo is installed from (``pip install -e .``),
+   which ships every tag's weights,
+
+and ``model.keras`` must have the SHA-256 the tag records: a changed or damaged file is refused, not loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zoo.errors import ModelFileError, UsageError, ZooError
+
+if TYPE_CHECKING:
+    import keras
+
+CACHE_ENV = "ZOO_CACHE"
+MODEL_FILE = "model.keras"
+
+
+class WeightsNotFoundError(ZooError, FileNotFoundError):
+    """A known tag whose weights are in none of the places zoo looks."""
+
+
+def search_dirs() -> list[Path]:
+    """The folders searched for a tag's weights folder, in order."""
+    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser()
+    return [cache, Path(__file__).resolve().parent.parent / "saved_models"]
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def locate(name: str) -> Path:
+    """The weights folder of the tag ``name`` (or of a model name's default tag), its ``model.keras`` checked
+    against the tag's SHA-256."""
+    from zoo import models
+
+    tag = models.get_tag(name)
+    if tag.weights is None:
+        raise WeightsNotFoundError(f"{tag.name} has a recipe but no trained weights; train it: "
+                                   f"zoo.train({tag.model!r}, {tag.dataset!r})")
+    places = [folder / tag.weights for folder in search_dirs()]
+    found = next((p for p in places if (p / MODEL_FILE).is_file()), None)
+    if found is None:
+        raise WeightsNotFoundError(
+            f"the weights of {tag.name} ({tag.weights}/{MODEL_FILE}) are in none of: "
+            f"{', '.join(str(p.parent) for p in places)}; copy the {tag.weights} folder of zoo's saved_models "
+            f"into {places[0].parent} (or set {CACHE_ENV})"
+        )
+    if tag.sha256 and sha256(found / MODEL_FILE) != tag.sha256:
+        raise ModelFileError(f"{found / MODEL_FILE} is not the {tag.name} model zoo ships: its SHA-256 differs "
+                             f"from the tag's ({tag.sha256[:12]}...); replace it with the shipped file")
+    return found
+
+
+def resolve(model: str | os.PathLike) -> Path:
+    """A saved-model folder, given as a path or as a pretrained tag (``lenet5.mnist``): an existing folder wins."""
+    path = Path(model)
+    if path.exists() or not isinstance(model, str) or "." not in model or "/" in model:
+        return path
+    from zoo import models
+
+    if model not in models.list_tags():
+        raise ModelFileError(f"{model} is neither a model folder nor a pretrained tag "
+                             f"(tags: {', '.join(models.list_tags())})")
+    return locate(model)
+
+
+def create_model(name: str, *, pretrained: bool = False, input_shape: tuple[int, int, int] | None = None,
+                 num_classes: int | None = None, **kwargs: Any) -> keras.Model:
+    """Build ``name``, a model (``lenet5``) or a tag (``lenet5.mnist``: built for that dataset's images and
+    classes); with ``pretrained``, load the tag's trained weights (a model name means its default dataset's tag)."""
+    from zoo import artifacts, data, models
+
+    model_name, _, dataset = name.partition(".")
+    if not pretrained:
+        if dataset:
+            models.get_tag(name)  # an unknown tag fails here, listing the known ones
+            shape, classes = data.DATASETS[dataset]
+            input_shape = input_shape or shape
+            num_classes = num_classes or classes
+        return models.create(model_name, input_shape=input_shape, num_classes=num_classes, **kwargs)
+    tag = models.get_tag(name)
+    if kwargs:
+        raise UsageError(f"pretrained {tag.name} is built as it was trained: builder arguments "
+                         f"({', '.join(f'`{k}`' for k in kwargs)}) do not apply; pass `pretrained=False`")
+    model, card = artifacts.load(locate(tag.name))
+    wanted = (tuple(input_shape or card.input_shape), int(num_classes or card.num_classes))
+    if wanted != (tuple(card.input_shape), card.num_classes):
+        raise UsageError(f"pretrained {tag.name} takes {'x'.join(map(str, card.input_shape))} images and "
+                         f"gives {card.num_classes} classes; pass `pretrained=False` to build for other shapes")
+    return model
+
+
+def tag_rows() -> list[dict[str, Any]]:
+    """Every tag with its recipes, target, and the test accuracy its weights' card records (None where the
+    weights are not found): what ``zoo list`` shows."""
+    from zoo import artifacts, models
+
+    rows = []
+    for name in models.list_tags():
+        tag = models.get_tag(name)
+        try:
+            folder = locate(name)
+            card = artifacts.read_card(folder)
+            accuracy, weights = card.scored_accuracy, str(folder)
+        except (ZooError, KeyError):
+            accuracy, weights = None, "not found" if tag.weights else "none (recipe only)"
+        rows.append({"tag": name, "accuracy": accuracy, "target": tag.target,
+                     "recipes": ["default", *sorted(tag.recipes)], "weights": weights})
+    return rows
