@@ -35,8 +35,16 @@ def run(name: str, seed: int, recipe, label: str = "fast") -> dict:
     from zoo.training import train
 
     out = RUNS / name
-    result = train("cifar_cnn", "cifar10", recipe=recipe, recipe_name=label, seed=seed, output=out,
-                   overwrite=True, command=f"python benchmarks/cifar_recipes.py ({name})")
+    result = train(
+        "cifar_cnn",
+        "cifar10",
+        recipe=recipe,
+        recipe_name=label,
+        seed=seed,
+        output=out,
+        overwrite=True,
+        command=f"python benchmarks/cifar_recipes.py ({name})",
+    )
     (out / "model.keras").unlink()  # the card, history and curves are the record; the weights are not kept
     return result.card
 
@@ -58,8 +66,12 @@ def main() -> None:
         cards = [run(f"cifar_cnn-cifar10-fast-seed{s}", s, FAST) for s in args.seeds]
         print("fast recipe:", summary(cards))
     for name in args.names:
-        card = run(f"cifar_cnn-cifar10-fast-{name}", 0, dataclasses.replace(FAST, **ABLATIONS[name]),
-                   label=f"fast, {name.replace('_', ' ')}")
+        card = run(
+            f"cifar_cnn-cifar10-fast-{name}",
+            0,
+            dataclasses.replace(FAST, **ABLATIONS[name]),
+            label=f"fast, {name.replace('_', ' ')}",
+        )
         print(f"fast recipe, {name}:", summary([card]))
     if shutil.which("zoo"):
         print("then: zoo results")

@@ -1,6 +1,6 @@
 """Check that `zoo data import` gives the same dataset as a tfds download (counts and pixels).
 
-    python benchmarks/compare_import.py IMPORTED_DATA_DIR [REFERENCE_DATA_DIR] [NAME ...]
+python benchmarks/compare_import.py IMPORTED_DATA_DIR [REFERENCE_DATA_DIR] [NAME ...]
 """
 
 import sys
@@ -19,5 +19,7 @@ for name in sys.argv[3:] or ["mnist", "fashion_mnist"]:
         # Independent of record order: sort both by (label, pixel bytes) and compare.
         key = lambda x, y: sorted(zip(y.tolist(), (img.tobytes() for img in x), strict=True))  # noqa: E731
         same_set = key(xa, ya) == key(xb, yb)
-        print(f"{name} {split}: {len(ya)} vs {len(yb)} examples; identical in order: {same_order}; "
-              f"same (label, pixels) multiset: {same_set}")
+        print(
+            f"{name} {split}: {len(ya)} vs {len(yb)} examples; identical in order: {same_order}; "
+            f"same (label, pixels) multiset: {same_set}"
+        )

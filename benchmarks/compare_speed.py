@@ -51,17 +51,40 @@ def run_json(cmd: list[str], name: str, onednn: str | None = None) -> dict:
 def zoo_run(name: str, epochs: int, workdir: Path, *flags: str) -> dict:
     """``zoo train lenet5`` as a user runs it (zoo picks the kernels: no TF_ENABLE_ONEDNN_OPTS set)."""
     out = workdir / "zoo-lenet5"
-    cmd = [sys.executable, "-m", "zoo", "train", "lenet5", "--dataset", "mnist", "--epochs", str(epochs),
-           "--device", "cpu", "--output", str(out), "--overwrite", "--restart", *flags]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zoo",
+        "train",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        "--output",
+        str(out),
+        "--overwrite",
+        "--restart",
+        *flags,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(None), cwd=workdir)
     if proc.returncode != 0:
         raise SystemExit(f"zoo train failed:\n{proc.stderr[-2000:]}")
     card = json.loads((out / "card.json").read_text())
     recipe = card["recipe"]
-    return {"name": name, "params": card["params"], "epoch_seconds": card["epoch_seconds"],
-            "train_images": card["examples"]["train"], "test_accuracy": card["metrics"]["test_accuracy"],
-            "epochs": epochs, "augment": recipe["augment"], "batch_size": recipe["batch_size"],
-            "onednn": card["runtime"].get("onednn")}
+    return {
+        "name": name,
+        "params": card["params"],
+        "epoch_seconds": card["epoch_seconds"],
+        "train_images": card["examples"]["train"],
+        "test_accuracy": card["metrics"]["test_accuracy"],
+        "epochs": epochs,
+        "augment": recipe["augment"],
+        "batch_size": recipe["batch_size"],
+        "onednn": card["runtime"].get("onednn"),
+    }
 
 
 def profile_ops(batch: int = 128, repeats: int = 100) -> list[tuple[str, float]]:
@@ -82,6 +105,7 @@ def profile_ops(batch: int = 128, repeats: int = 100) -> list[tuple[str, float]]
                 tape.watch(inp)
                 y = tf.reduce_sum(f(inp))
             return tape.gradient(y, [inp, *watch])
+
         return step
 
     ops = {
@@ -112,8 +136,7 @@ def profile_stream(batch: int = 256, batches: int = 300, data_dir: str | None = 
     x, y = data.load_arrays("mnist", "train", data_dir)
     result = {}
     for name, augment in (("with augmentation", get_recipe("lenet5", "mnist").augment), ("without", ())):
-        it = iter(data.make_epoch_stream(x[:54000], y[:54000], batch, seed=0, first_epoch=0, epochs=3,
-                                         augment=augment))
+        it = iter(data.make_epoch_stream(x[:54000], y[:54000], batch, seed=0, first_epoch=0, epochs=3, augment=augment))
         for _ in range(20):
             next(it)
         start = time.perf_counter()
@@ -148,29 +171,47 @@ def main() -> None:
             lambda: run_json(keras_cmd, PLAIN_ON, onednn="1"),
         ]
         if args.torch_python:
-            peers.append(lambda: run_json([args.torch_python, str(HERE / "torch_baseline.py"), str(npz),
-                                           "--epochs", str(args.epochs)], TORCH))
+            peers.append(
+                lambda: run_json(
+                    [args.torch_python, str(HERE / "torch_baseline.py"), str(npz), "--epochs", str(args.epochs)], TORCH
+                )
+            )
         peers += [
             lambda: zoo_run(ZOO_DEFAULT, args.epochs, Path(tmp)),
-            lambda: zoo_run("zoo train lenet5, default recipe without augmentation", args.epochs, Path(tmp),
-                            "--augment", "none"),
-            lambda: zoo_run("zoo train lenet5 --batch-size 128 --augment none (as the plain script)", args.epochs,
-                            Path(tmp), "--batch-size", "128", "--augment", "none"),
+            lambda: zoo_run(
+                "zoo train lenet5, default recipe without augmentation", args.epochs, Path(tmp), "--augment", "none"
+            ),
+            lambda: zoo_run(
+                "zoo train lenet5 --batch-size 128 --augment none (as the plain script)",
+                args.epochs,
+                Path(tmp),
+                "--batch-size",
+                "128",
+                "--augment",
+                "none",
+            ),
         ]
         rounds = [[peer() for peer in peers] for _ in range(args.rounds)]
     runs = []
     for same in zip(*rounds, strict=True):  # one peer over all rounds: every epoch after each run's first
-        runs.append({**same[-1], "epoch_seconds": [s for r in same for s in r["epoch_seconds"]],
-                     "seconds_per_epoch": statistics.median(s for r in same for s in r["epoch_seconds"][1:])})
+        runs.append(
+            {
+                **same[-1],
+                "epoch_seconds": [s for r in same for s in r["epoch_seconds"]],
+                "seconds_per_epoch": statistics.median(s for r in same for s in r["epoch_seconds"][1:]),
+            }
+        )
     for r in runs:
         r["images_per_s"] = r["train_images"] / r["seconds_per_epoch"]
     baseline = runs[0]
     by_name = {r["name"]: r for r in runs}
     print(f"{'run':<72} {'s/epoch':>8} {'images/s':>9} {'vs off':>7} {'vs on':>6}")
     for r in runs:
-        print(f"{r['name']:<72} {r['seconds_per_epoch']:>8.2f} {r['images_per_s']:>9,.0f} "
-              f"{r['images_per_s'] / baseline['images_per_s']:>6.2f}x "
-              f"{r['images_per_s'] / by_name[PLAIN_ON]['images_per_s']:>5.2f}x")
+        print(
+            f"{r['name']:<72} {r['seconds_per_epoch']:>8.2f} {r['images_per_s']:>9,.0f} "
+            f"{r['images_per_s'] / baseline['images_per_s']:>6.2f}x "
+            f"{r['images_per_s'] / by_name[PLAIN_ON]['images_per_s']:>5.2f}x"
+        )
     zoo = by_name[ZOO_DEFAULT]
     targets = {
         "zoo >= 2x the plain script (oneDNN off)": zoo["images_per_s"] / baseline["images_per_s"],
@@ -183,12 +224,14 @@ def main() -> None:
         print(f"  {what}: {ratio:.2f}x, {'met' if ratio >= need else 'missed'}")
     record = {
         "title": "LeNet-5 on MNIST, training speed",
-        "setup": (f"Each trains on the same 54,000 MNIST images for {args.epochs} epochs per run, in "
-                  f"{args.rounds} interleaved rounds; the median epoch after each run's first is timed (Keras and "
-                  "zoo epochs include validating on 6,000 images, the PyTorch loop's do not). The plain script and "
-                  "the PyTorch loop use Adam at batch 128; zoo's default recipe uses batch 256 with translations "
-                  "and distortions. oneDNN off is what TensorFlow does by itself on CPUs without AVX-512 "
-                  "VNNI/BF16 or AMX (most laptops); zoo turns it on."),
+        "setup": (
+            f"Each trains on the same 54,000 MNIST images for {args.epochs} epochs per run, in "
+            f"{args.rounds} interleaved rounds; the median epoch after each run's first is timed (Keras and "
+            "zoo epochs include validating on 6,000 images, the PyTorch loop's do not). The plain script and "
+            "the PyTorch loop use Adam at batch 128; zoo's default recipe uses batch 256 with translations "
+            "and distortions. oneDNN off is what TensorFlow does by itself on CPUs without AVX-512 "
+            "VNNI/BF16 or AMX (most laptops); zoo turns it on."
+        ),
         "baseline": baseline["name"],
         "targets": {k: round(v, 3) for k, v in targets.items()},
         "runs": runs,
@@ -205,8 +248,10 @@ def main() -> None:
         print(f"  (oneDNN {'on' if onednn_enabled() else 'off'} in this process)")
         record["profile_onednn"] = onednn_enabled()
         record["stream_ms_per_batch"] = profile_stream(data_dir=args.data_dir)
-        print("input stream alone, ms per batch of 256: " + ", ".join(
-            f"{k} {v:.2f}" for k, v in record["stream_ms_per_batch"].items()))
+        print(
+            "input stream alone, ms per batch of 256: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in record["stream_ms_per_batch"].items())
+        )
     if args.save:
         Path(args.save).parent.mkdir(parents=True, exist_ok=True)
         Path(args.save).write_text(json.dumps(record, indent=2) + "\n")

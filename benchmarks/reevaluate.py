@@ -28,8 +28,10 @@ def main() -> None:
         expected = card.metrics["test_accuracy"]
         ok = abs(fresh["accuracy"] - expected) <= 1e-4
         bad += not ok
-        print(f"{card_path.parent.name:<28} {expected:>8.4f} {fresh['accuracy']:>8.4f} {fresh['examples']:>9}"
-              + ("" if ok else "  MISMATCH"))
+        print(
+            f"{card_path.parent.name:<28} {expected:>8.4f} {fresh['accuracy']:>8.4f} {fresh['examples']:>9}"
+            + ("" if ok else "  MISMATCH")
+        )
     sys.exit(1 if bad else 0)
 
 

@@ -29,8 +29,12 @@ SETTINGS = {
 
 def bench(model: str, env: dict[str, str], steps: int) -> dict:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
-    proc = subprocess.run([sys.executable, "-m", "zoo", "bench", model, "--steps", str(steps), "--json"],
-                          capture_output=True, text=True, env={**clean, **env, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo", "bench", model, "--steps", str(steps), "--json"],
+        capture_output=True,
+        text=True,
+        env={**clean, **env, "PYTHONPATH": str(ROOT)},
+    )
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])
     return json.loads(proc.stdout)
@@ -54,12 +58,16 @@ def main() -> None:
     print(f"{'setting':<30} {'train images/s (median)':>24}  vs default   runs")
     for name, values in runs.items():
         median = statistics.median(values)
-        rows.append({"setting": name, "env": SETTINGS[name], "median_images_per_s": round(median, 1),
-                     "runs": values})
+        rows.append({"setting": name, "env": SETTINGS[name], "median_images_per_s": round(median, 1), "runs": values})
         print(f"{name:<30} {median:>24,.0f}  {median / base:>9.2f}x   {', '.join(f'{v:,.0f}' for v in values)}")
-    record = {"title": f"TensorFlow thread settings, {args.model} training", "rows": rows,
-              "machine": last["machine"], "onednn": last.get("onednn"), "date": time.strftime("%Y-%m-%d"),
-              "command": "python benchmarks/threads.py " + " ".join(sys.argv[1:])}
+    record = {
+        "title": f"TensorFlow thread settings, {args.model} training",
+        "rows": rows,
+        "machine": last["machine"],
+        "onednn": last.get("onednn"),
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "python benchmarks/threads.py " + " ".join(sys.argv[1:]),
+    }
     if args.save:
         Path(args.save).write_text(json.dumps(record, indent=2) + "\n")
         print(f"saved {args.save}")

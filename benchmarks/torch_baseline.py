@@ -16,11 +16,17 @@ from torch import nn
 
 def lenet5() -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
-        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
         nn.Linear(84, 10),
     )
 
@@ -54,9 +60,19 @@ def main() -> None:
     model.eval()
     with torch.no_grad():
         accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
-    print(json.dumps({"name": f"PyTorch {torch.__version__} loop", "params": sum(p.numel() for p in model.parameters()),
-                      "epoch_seconds": seconds, "train_images": n_train, "test_accuracy": accuracy,
-                      "epochs": args.epochs, "threads": torch.get_num_threads()}))
+    print(
+        json.dumps(
+            {
+                "name": f"PyTorch {torch.__version__} loop",
+                "params": sum(p.numel() for p in model.parameters()),
+                "epoch_seconds": seconds,
+                "train_images": n_train,
+                "test_accuracy": accuracy,
+                "epochs": args.epochs,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

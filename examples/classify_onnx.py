@@ -18,8 +18,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("image")
-    parser.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
-                        help="invert the image (default: when a one-channel model gets a light-background image)")
+    parser.add_argument(
+        "--invert",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="invert the image (default: when a one-channel model gets a light-background image)",
+    )
     args = parser.parse_args()
 
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])

@@ -15,8 +15,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("savedmodel")
     parser.add_argument("image")
-    parser.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
-                        help="invert the image (default: when a one-channel model gets a light-background image)")
+    parser.add_argument(
+        "--invert",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="invert the image (default: when a one-channel model gets a light-background image)",
+    )
     args = parser.parse_args()
 
     loaded = tf.saved_model.load(args.savedmodel)

@@ -27,7 +27,7 @@ def synthetic_images(shape: tuple[int, int, int], labels: np.ndarray, seed: int)
     for i, label in enumerate(labels):
         row, col = divmod(int(label), 5)
         top, left = row * cell * 2 + 2, col * cell + 1
-        images[i, top:top + cell, left:left + cell - 1, :] = 230
+        images[i, top : top + cell, left : left + cell - 1, :] = 230
     return images
 
 
@@ -76,8 +76,17 @@ def trained_lenet(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("models") / "lenet5-mnist"
     with tiny_tfds():
-        train("lenet5", "mnist", epochs=6, batch_size=32, learning_rate=3e-3, output=out, device="cpu",
-              verbose=0, log=lambda *a: None)
+        train(
+            "lenet5",
+            "mnist",
+            epochs=6,
+            batch_size=32,
+            learning_rate=3e-3,
+            output=out,
+            device="cpu",
+            verbose=0,
+            log=lambda *a: None,
+        )
     return out
 
 

@@ -29,8 +29,17 @@ def main() -> None:
     if args.cpus > 1:
         split_cpu(args.cpus)
     with tiny_tfds():
-        result = train("lenet5", "mnist", epochs=args.epochs, batch_size=32, seed=5, output=args.output,
-                       device="cpu", strategy=args.strategy, verbose=0)
+        result = train(
+            "lenet5",
+            "mnist",
+            epochs=args.epochs,
+            batch_size=32,
+            seed=5,
+            output=args.output,
+            device="cpu",
+            strategy=args.strategy,
+            verbose=0,
+        )
     print("RESULT " + json.dumps(result.card.runtime))
 
 

@@ -137,8 +137,15 @@ def workdir(trained_lenet, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(workdir, cli_runner, zoo_cli, args, code, message):
-    names = {"model": "model", "file": "file", "empty": "empty", "img": "digit.png", "missing": "no/such/thing",
-             "tfds": "tfds", "nonmodel": "notes"}
+    names = {
+        "model": "model",
+        "file": "file",
+        "empty": "empty",
+        "img": "digit.png",
+        "missing": "no/such/thing",
+        "tfds": "tfds",
+        "nonmodel": "notes",
+    }
     paths = {k: str(workdir / v) for k, v in names.items()}
     before = snapshot(workdir)
     result = cli_runner.invoke(zoo_cli, [a.format(**paths) for a in args])

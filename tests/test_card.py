@@ -8,8 +8,16 @@ from zoo.card import SCHEMA_VERSION, CardError, ModelCard
 
 
 def make_card(**changes):
-    return ModelCard(**{"model": "lenet5", "dataset": "mnist", "input_shape": [28, 28, 1], "num_classes": 10,
-                        "metrics": {"test_accuracy": 0.99, "test_accuracy_tta": 0.995}, **changes})
+    return ModelCard(
+        **{
+            "model": "lenet5",
+            "dataset": "mnist",
+            "input_shape": [28, 28, 1],
+            "num_classes": 10,
+            "metrics": {"test_accuracy": 0.99, "test_accuracy_tta": 0.995},
+            **changes,
+        }
+    )
 
 
 def test_a_card_reads_back_as_it_was_written():
@@ -26,13 +34,16 @@ def test_a_card_without_a_version_is_schema_1_with_pixels_outside_the_model():
     assert card.schema_version == 1 and not card.pixels_in_model
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"schema_version": SCHEMA_VERSION + 1}, "is not one this zoo reads"),
-    ({"num_classes": 1}, "'num_classes' must be an integer from 2"),
-    ({"input_shape": [28, 28]}, "'input_shape' must be [H, W, C]"),
-    ({"metrics": {"test_accuracy": "high"}}, "'metrics' must map names to numbers"),
-    ({"exports": []}, "'exports' must be an object"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"schema_version": SCHEMA_VERSION + 1}, "is not one this zoo reads"),
+        ({"num_classes": 1}, "'num_classes' must be an integer from 2"),
+        ({"input_shape": [28, 28]}, "'input_shape' must be [H, W, C]"),
+        ({"metrics": {"test_accuracy": "high"}}, "'metrics' must map names to numbers"),
+        ({"exports": []}, "'exports' must be an object"),
+    ],
+)
 def test_a_malformed_card_names_its_field(change, message):
     data = {**make_card().to_dict(), **change}
     with pytest.raises(CardError, match=message.replace("[", r"\[")):

@@ -20,8 +20,24 @@ def test_list_shows_models_with_parameter_counts_and_datasets(cli_runner, zoo_cl
 @pytest.fixture
 def trained(tiny_data, cli_runner, zoo_cli, tmp_path):
     out = tmp_path / "lenet5-mnist"
-    result = run(cli_runner, zoo_cli, "train", "lenet5", "--dataset", "mnist", "--epochs", 3, "--batch-size", 32,
-                 "--lr", "0.003", "--output", out, "--device", "cpu")
+    result = run(
+        cli_runner,
+        zoo_cli,
+        "train",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        3,
+        "--batch-size",
+        32,
+        "--lr",
+        "0.003",
+        "--output",
+        out,
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     return out, result
 
@@ -101,18 +117,21 @@ def test_corrupt_model_file_is_a_clear_error(trained, cli_runner, zoo_cli):
     assert_one_line_error(run(cli_runner, zoo_cli, "export", out), 1, "model.keras")
 
 
-@pytest.mark.parametrize("args, code, fragments", [
-    (["train", "resnet9"], 2, ["unknown model 'resnet9'", "lenet5"]),
-    (["train", "lenet5", "--dataset", "imagenet"], 2, ["unknown dataset 'imagenet'", "cifar10"]),
-    (["train", "lenet5", "--epochs", "0"], 2, ["--epochs", "not in the range 1<=x"]),
-    (["train", "lenet5", "--epochs", "-3"], 2, ["--epochs", "not in the range 1<=x"]),
-    (["train", "lenet5", "--epochs", "ten"], 2, ["'ten' is not a valid integer"]),
-    (["train", "lenet5", "--batch-size", "0"], 2, ["--batch-size", "not in the range 1<=x"]),
-    (["train", "lenet5", "--device", "tpu"], 2, ["'tpu' is not one of"]),
-    (["evaluate", "/no/such/model"], 1, ["/no/such/model does not exist"]),
-    (["export", "/no/such/model"], 1, ["does not exist"]),
-    (["frobnicate"], 2, ["No such command 'frobnicate'"]),
-])
+@pytest.mark.parametrize(
+    "args, code, fragments",
+    [
+        (["train", "resnet9"], 2, ["unknown model 'resnet9'", "lenet5"]),
+        (["train", "lenet5", "--dataset", "imagenet"], 2, ["unknown dataset 'imagenet'", "cifar10"]),
+        (["train", "lenet5", "--epochs", "0"], 2, ["--epochs", "not in the range 1<=x"]),
+        (["train", "lenet5", "--epochs", "-3"], 2, ["--epochs", "not in the range 1<=x"]),
+        (["train", "lenet5", "--epochs", "ten"], 2, ["'ten' is not a valid integer"]),
+        (["train", "lenet5", "--batch-size", "0"], 2, ["--batch-size", "not in the range 1<=x"]),
+        (["train", "lenet5", "--device", "tpu"], 2, ["'tpu' is not one of"]),
+        (["evaluate", "/no/such/model"], 1, ["/no/such/model does not exist"]),
+        (["export", "/no/such/model"], 1, ["does not exist"]),
+        (["frobnicate"], 2, ["No such command 'frobnicate'"]),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(cli_runner, zoo_cli, args, code, fragments):
     assert_one_line_error(run(cli_runner, zoo_cli, *args), code, *fragments)
 
@@ -159,15 +178,29 @@ def test_python_dash_m_zoo_runs_the_cli():
 
 
 def test_tensorboard_logs_are_written(tiny_data, tmp_path, cli_runner, zoo_cli):
-    result = cli_runner.invoke(zoo_cli, ["train", "mlp", "--epochs", "1", "--batch-size", "64", "-o",
-                                         str(tmp_path / "m"), "--tensorboard", str(tmp_path / "tb")])
+    result = cli_runner.invoke(
+        zoo_cli,
+        [
+            "train",
+            "mlp",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "64",
+            "-o",
+            str(tmp_path / "m"),
+            "--tensorboard",
+            str(tmp_path / "tb"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
 
 
 def test_a_log_file_gets_plain_epoch_lines_not_progress_bars(tiny_data, tmp_path, cli_runner, zoo_cli):
-    result = cli_runner.invoke(zoo_cli, ["train", "mlp", "--epochs", "2", "--batch-size", "64", "-o",
-                                         str(tmp_path / "m")])
+    result = cli_runner.invoke(
+        zoo_cli, ["train", "mlp", "--epochs", "2", "--batch-size", "64", "-o", str(tmp_path / "m")]
+    )
     assert result.exit_code == 0, result.output
     assert "\x1b[" not in result.stdout and "━" not in result.stdout
     assert sum(line.startswith("6/6 - ") or " - val_accuracy" in line for line in result.stdout.splitlines()) == 2

@@ -12,8 +12,10 @@ from zoo.data import load_arrays
 from zoo.data_import import SourceFileError, import_dataset, list_prepared
 
 COUNTS = {"train": 30, "test": 12}
-IDX = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-       "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IDX = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -102,8 +104,12 @@ def python_batches() -> dict:
     batches = {}
     for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
         labels, pixels = cifar_records(4, i)
-        batches[name] = {b"batch_label": b"batch", b"data": pixels, b"labels": labels.tolist(),
-                         b"filenames": [b"x.png"] * len(labels)}
+        batches[name] = {
+            b"batch_label": b"batch",
+            b"data": pixels,
+            b"labels": labels.tolist(),
+            b"filenames": [b"x.png"] * len(labels),
+        }
     batches["batches.meta"] = {b"label_names": [c.encode() for c in "abcdefghij"]}
     return batches
 
@@ -116,8 +122,10 @@ def test_import_cifar10_from_python_pickles(tmp_path, protocol):
     import_dataset("cifar10", archive, str(tmp_path / "tfds"), log=lambda m: None)
     images, labels = load_arrays("cifar10", "test", str(tmp_path / "tfds"))
     test = batches["test_batch"]
-    want = {(int(lbl), px.reshape(3, 32, 32).transpose(1, 2, 0).tobytes())
-            for lbl, px in zip(test[b"labels"], test[b"data"], strict=True)}
+    want = {
+        (int(lbl), px.reshape(3, 32, 32).transpose(1, 2, 0).tobytes())
+        for lbl, px in zip(test[b"labels"], test[b"data"], strict=True)
+    }
     assert {(int(lbl), img.tobytes()) for lbl, img in zip(labels, images, strict=True)} == want
 
 
@@ -164,13 +172,16 @@ def test_wrong_magic_number_is_refused(tmp_path):
 
 def test_wrong_folder_is_refused(tmp_path, cli_runner, zoo_cli):
     (tmp_path / "empty").mkdir()
-    result = cli_runner.invoke(zoo_cli, ["data", "import", "fashion_mnist", "--from", str(tmp_path / "empty"),
-                                         "--data-dir", str(tmp_path / "tfds")])
+    result = cli_runner.invoke(
+        zoo_cli,
+        ["data", "import", "fashion_mnist", "--from", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "tfds")],
+    )
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "no train-images-idx3-ubyte or train-images-idx3-ubyte.gz" in result.stderr
-    result = cli_runner.invoke(zoo_cli, ["data", "import", "cifar10", "--from", str(tmp_path / "empty"),
-                                         "--data-dir", str(tmp_path / "tfds")])
+    result = cli_runner.invoke(
+        zoo_cli, ["data", "import", "cifar10", "--from", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "tfds")]
+    )
     assert result.exit_code == 1 and "data_batch_1.bin is missing" in result.stderr
 
 
@@ -184,8 +195,12 @@ def test_truncated_cifar_batch_is_refused(tmp_path):
 
 def test_data_list_cli(tmp_path, cli_runner, zoo_cli):
     tiny_idx(tmp_path / "src")
-    assert cli_runner.invoke(zoo_cli, ["data", "import", "mnist", "--from", str(tmp_path / "src"),
-                                       "--data-dir", str(tmp_path / "tfds")]).exit_code == 0
+    assert (
+        cli_runner.invoke(
+            zoo_cli, ["data", "import", "mnist", "--from", str(tmp_path / "src"), "--data-dir", str(tmp_path / "tfds")]
+        ).exit_code
+        == 0
+    )
     result = cli_runner.invoke(zoo_cli, ["data", "list", "--data-dir", str(tmp_path / "tfds")])
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}

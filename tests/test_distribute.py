@@ -29,8 +29,18 @@ def one_device(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("one") / "model"
     with tiny_tfds():
-        train("lenet5", "mnist", epochs=2, batch_size=32, seed=5, output=out, device="cpu", strategy="one",
-              verbose=0, log=lambda *a: None)
+        train(
+            "lenet5",
+            "mnist",
+            epochs=2,
+            batch_size=32,
+            seed=5,
+            output=out,
+            device="cpu",
+            strategy="one",
+            verbose=0,
+            log=lambda *a: None,
+        )
     return weights_of(out)
 
 
@@ -45,8 +55,14 @@ def result_line(stdout: str) -> dict:
 
 def test_mirrored_on_two_cpu_devices_matches_one_device(one_device, tmp_path):
     out = tmp_path / "model"
-    run = subprocess.run([sys.executable, str(RUNNER), "mirrored", str(out), "--cpus", "2"], env=ENV, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(RUNNER), "mirrored", str(out), "--cpus", "2"],
+        env=ENV,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "global batch 32 = 2 x 16" in run.stdout
     assert result_line(run.stdout)["replicas"] == 2
@@ -70,10 +86,16 @@ def test_multiworker_with_two_local_workers_matches_one_device(one_device, tmp_p
     procs = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        procs.append(subprocess.Popen(
-            [sys.executable, str(RUNNER), "multiworker", str(out)], env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(RUNNER), "multiworker", str(out)],
+                env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         outputs = [p.communicate(timeout=240) for p in procs]
     finally:
@@ -88,13 +110,17 @@ def test_multiworker_with_two_local_workers_matches_one_device(one_device, tmp_p
     assert_same_model(weights_of(out), one_device)
 
 
-@pytest.mark.parametrize(("tf_config", "message"), [
-    (None, "--strategy multiworker needs the TF_CONFIG environment variable"),
-    ("not json", "TF_CONFIG is not valid"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "TF_CONFIG is not valid"),
-])
-def test_multiworker_without_a_valid_tf_config_fails_in_one_line(tf_config, message, cli_runner, zoo_cli, tmp_path,
-                                                                 monkeypatch):
+@pytest.mark.parametrize(
+    ("tf_config", "message"),
+    [
+        (None, "--strategy multiworker needs the TF_CONFIG environment variable"),
+        ("not json", "TF_CONFIG is not valid"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 3}}', "TF_CONFIG is not valid"),
+    ],
+)
+def test_multiworker_without_a_valid_tf_config_fails_in_one_line(
+    tf_config, message, cli_runner, zoo_cli, tmp_path, monkeypatch
+):
     if tf_config is None:
         monkeypatch.delenv("TF_CONFIG", raising=False)
     else:

@@ -17,8 +17,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture
 def exported(tiny_data, copy_of_trained):
-    results = export.export(copy_of_trained, ["savedmodel", "keras", "tflite", "tflite_int8", "onnx"],
-                            log=lambda *a: None)
+    results = export.export(
+        copy_of_trained, ["savedmodel", "keras", "tflite", "tflite_int8", "onnx"], log=lambda *a: None
+    )
     return copy_of_trained, results
 
 
@@ -61,8 +62,21 @@ def test_saved_model_cli_shows_the_serving_layout(exported):
     if not Path(cli).exists():
         pytest.skip("saved_model_cli is not installed")
     model_dir, _ = exported
-    out = subprocess.run([cli, "show", "--dir", str(model_dir / "savedmodel"), "--tag_set", "serve",
-                          "--signature_def", "serving_default"], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            cli,
+            "show",
+            "--dir",
+            str(model_dir / "savedmodel"),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "serving_default",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "inputs['images']" in out.stdout and "DT_UINT8" in out.stdout
     assert "outputs['probabilities']" in out.stdout and "outputs['class_id']" in out.stdout
@@ -76,8 +90,9 @@ def test_format_words_of_the_cli():
 
 
 def test_export_cli_prints_parity_table(tiny_data, copy_of_trained, cli_runner, zoo_cli):
-    result = cli_runner.invoke(zoo_cli, ["export", str(copy_of_trained), "--format", "tflite", "--quantize", "int8",
-                                         "--format", "onnx"])
+    result = cli_runner.invoke(
+        zoo_cli, ["export", str(copy_of_trained), "--format", "tflite", "--quantize", "int8", "--format", "onnx"]
+    )
     assert result.exit_code == 0, result.output
     for word in ("tflite ", "tflite_int8", "onnx", "top-1 agreement", "accuracy"):
         assert word in result.stdout
@@ -111,17 +126,25 @@ BLOCK_ZOO = textwrap.dedent("""
 
 def run_example(script: str, artifact: Path, image: Path, cwd: Path) -> subprocess.CompletedProcess:
     """Run an example app in a clean environment with zoo blocked from import."""
-    out = subprocess.run([sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(artifact), str(image)],
-                         capture_output=True, text=True, timeout=300, cwd=cwd,
-                         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"})
+    out = subprocess.run(
+        [sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(artifact), str(image)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return out
 
 
-@pytest.mark.parametrize("script, artifact", [
-    ("classify_savedmodel.py", "savedmodel"),
-    ("classify_onnx.py", "model.onnx"),
-])
+@pytest.mark.parametrize(
+    "script, artifact",
+    [
+        ("classify_savedmodel.py", "savedmodel"),
+        ("classify_onnx.py", "model.onnx"),
+    ],
+)
 @pytest.mark.parametrize("on_white", [False, True], ids=["light on dark", "dark on white"])
 def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifact, on_white):
     """The apps load the exports with zoo blocked, and invert a dark digit on white as `zoo predict` does."""
@@ -148,9 +171,25 @@ def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifa
 def test_export_in_a_real_process_prints_no_tensorflow_chatter(copy_of_trained, tmp_path):
     """TensorFlow's, TFLite's and the converter's C++ lines go straight to file descriptor 2: none of them show."""
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ZOO_VERBOSE_TF")}
-    out = subprocess.run([sys.executable, "-m", "zoo", "export", str(copy_of_trained), "--format", "tflite",
-                          "--quantize", "int8", "--data-dir", str(tmp_path)], capture_output=True, text=True,
-                         timeout=300, env={**env, "PYTHONPATH": str(EXAMPLES.parent)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoo",
+            "export",
+            str(copy_of_trained),
+            "--format",
+            "tflite",
+            "--quantize",
+            "int8",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "PYTHONPATH": str(EXAMPLES.parent)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "tflite_int8" in out.stdout
     for chatter in ("port.cc", "cuda", "XNNPACK", "fully_quantize", "absl::InitializeLog"):
@@ -163,8 +202,9 @@ def test_a_model_with_exact_gelu_exports_to_onnx(tiny_data, tmp_path):
     from zoo.card import ModelCard
 
     model = models.create("cifar_cnn", input_shape=(32, 32, 3), num_classes=10, widths=(8, 16, 16))
-    card = ModelCard("cifar_cnn", "cifar10", [32, 32, 3], 10, [str(i) for i in range(10)],
-                     preprocessing=dict(models.PREPROCESSING))
+    card = ModelCard(
+        "cifar_cnn", "cifar10", [32, 32, 3], 10, [str(i) for i in range(10)], preprocessing=dict(models.PREPROCESSING)
+    )
     artifacts.save(tmp_path / "m", model, card)
     results = export.export(tmp_path / "m", ["onnx"], log=lambda *a: None)
     assert results["onnx"]["parity"]["ok"], results["onnx"]["parity"]

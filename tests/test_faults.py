@@ -30,15 +30,18 @@ def test_same_seed_gives_bit_identical_weights(tiny_data, tmp_path):
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 
 
-@pytest.mark.parametrize(("model", "lr", "says"), [
-    ("mlp", "1e9", "training diverged: loss"),  # NaN or a blown-up loss, whichever comes first
-    ("lenet5", "1e6", "over 4x its first value"),  # explodes without a NaN: stopped all the same
-])
-def test_a_diverging_run_stops_saves_nothing_and_says_where(tiny_data, tmp_path, cli_runner, zoo_cli, model, lr,
-                                                            says):
+@pytest.mark.parametrize(
+    ("model", "lr", "says"),
+    [
+        ("mlp", "1e9", "training diverged: loss"),  # NaN or a blown-up loss, whichever comes first
+        ("lenet5", "1e6", "over 4x its first value"),  # explodes without a NaN: stopped all the same
+    ],
+)
+def test_a_diverging_run_stops_saves_nothing_and_says_where(tiny_data, tmp_path, cli_runner, zoo_cli, model, lr, says):
     out = tmp_path / "m"
-    result = cli_runner.invoke(zoo_cli, ["train", model, "--lr", lr, "--epochs", "2", "--batch-size", "16",
-                                         "--output", str(out)])
+    result = cli_runner.invoke(
+        zoo_cli, ["train", model, "--lr", lr, "--epochs", "2", "--batch-size", "16", "--output", str(out)]
+    )
     assert result.exit_code == 1, result.output
     [line] = result.stderr.strip().splitlines()
     assert says in line and "at epoch 1, batch" in line
@@ -66,8 +69,27 @@ def test_failed_save_keeps_the_previous_model(trained_lenet, tmp_path, monkeypat
 
 
 def _train_cmd(data_dir, out):
-    return [sys.executable, "-m", "zoo", "train", "lenet5", "--dataset", "mnist", "--epochs", "5",
-            "--batch-size", "16", "--seed", "1", "--data-dir", str(data_dir), "--output", str(out), "--device", "cpu"]
+    return [
+        sys.executable,
+        "-m",
+        "zoo",
+        "train",
+        "lenet5",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        "5",
+        "--batch-size",
+        "16",
+        "--seed",
+        "1",
+        "--data-dir",
+        str(data_dir),
+        "--output",
+        str(out),
+        "--device",
+        "cpu",
+    ]
 
 
 @pytest.mark.slow
@@ -91,8 +113,9 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     import_dataset("mnist", tmp_path / "src", str(data_dir), log=lambda m: None)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
-    reference = subprocess.run(_train_cmd(data_dir, tmp_path / "ref"), cwd=tmp_path, env=env, capture_output=True,
-                               text=True, timeout=300)
+    reference = subprocess.run(
+        _train_cmd(data_dir, tmp_path / "ref"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert reference.returncode == 0, reference.stderr[-2000:]
 
     out = tmp_path / "run"
@@ -104,8 +127,9 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
         except Exception:  # read while being written: try again
             return 0
 
-    proc = subprocess.Popen(_train_cmd(data_dir, out), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_cmd(data_dir, out), cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 240
     while completed_epochs(run_dir) < 2 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
@@ -114,8 +138,9 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     killed_at = completed_epochs(run_dir)
     assert 2 <= killed_at < 5 and not out.exists(), killed_at
 
-    resumed = subprocess.run(_train_cmd(data_dir, out), cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300)
+    resumed = subprocess.run(
+        _train_cmd(data_dir, out), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"Resuming from {tmp_path / '.run.run'}: {killed_at} of 5 epochs done" in resumed.stdout
     assert f"Epoch {killed_at + 1}/5" in resumed.stdout and "Epoch 1/5" not in resumed.stdout

@@ -11,8 +11,18 @@ from zoo.training import train
 
 
 def _train(tmp_path, device, **kwargs):
-    return train("lenet5", "mnist", epochs=2, batch_size=32, learning_rate=3e-3, output=tmp_path / "m", device=device,
-                 verbose=0, log=lambda *a: None, **kwargs)
+    return train(
+        "lenet5",
+        "mnist",
+        epochs=2,
+        batch_size=32,
+        learning_rate=3e-3,
+        output=tmp_path / "m",
+        device=device,
+        verbose=0,
+        log=lambda *a: None,
+        **kwargs,
+    )
 
 
 def _check(result, mixed_precision, jit):

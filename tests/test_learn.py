@@ -70,7 +70,7 @@ def test_local_response_normalization_matches_the_formula():
     x = np.random.default_rng(0).random((1, 2, 2, 8)).astype(np.float32) * 10
     y = LocalResponseNormalization()(x).numpy()
     c = 4
-    expected = x[..., c] / (2 + 1e-4 * (x[..., c - 2:c + 3] ** 2).sum(-1)) ** 0.75
+    expected = x[..., c] / (2 + 1e-4 * (x[..., c - 2 : c + 3] ** 2).sum(-1)) ** 0.75
     np.testing.assert_allclose(y[..., c], expected, rtol=1e-5)
 
 

@@ -53,11 +53,14 @@ def test_unknown_model_lists_the_known_ones():
         models.create("resnet9")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"input_shape": (8, 8, 1)}, "at least 12x12"),
-    ({"input_shape": (28, 28)}, "H,W,C"),
-    ({"num_classes": 1}, "at least 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"input_shape": (8, 8, 1)}, "at least 12x12"),
+        ({"input_shape": (28, 28)}, "H,W,C"),
+        ({"num_classes": 1}, "at least 2"),
+    ],
+)
 def test_bad_shapes_and_class_counts_are_clear_errors(kwargs, message):
     with pytest.raises(UsageError, match=message):
         models.create("lenet5", **kwargs)

@@ -49,8 +49,9 @@ def test_a_failed_parity_check_keeps_the_previous_good_export(tiny_data, copy_of
         real.write(model, card, dest, data_dir)
         dest.write_bytes(dest.read_bytes() + b"\0")  # a new file, distinguishable from the good one
 
-    monkeypatch.setitem(export.FORMATS, "tflite", real.__class__(real.name, real.filename, different_model,
-                                                                 wrong_runner))
+    monkeypatch.setitem(
+        export.FORMATS, "tflite", real.__class__(real.name, real.filename, different_model, wrong_runner)
+    )
     results = export.export(copy_of_trained, ["tflite"], log=lambda *a: None)
     assert not results["tflite"]["parity"]["ok"]
     assert (copy_of_trained / "model.tflite").read_bytes() == good
@@ -123,10 +124,14 @@ TAMPERED_CARDS = {
     "bad input_shape": (lambda c: c.update(input_shape=[28, 28]), "'input_shape' must be [H, W, C]"),
     "huge input_shape": (lambda c: c.update(input_shape=[100000, 100000, 1]), "'input_shape' must be [H, W, C]"),
     # evaluate checks the card against the dataset first; the others check it against model.keras
-    "other model's shape": (lambda c: c.update(input_shape=[32, 32, 3]),
-                            ("takes inputs of shape [28, 28, 1]", "expects 32x32x3 images")),
-    "other class count": (lambda c: c.update(num_classes=5, class_names=[]),
-                          ("gives outputs of shape [10]", "and 5 classes, but mnist has")),
+    "other model's shape": (
+        lambda c: c.update(input_shape=[32, 32, 3]),
+        ("takes inputs of shape [28, 28, 1]", "expects 32x32x3 images"),
+    ),
+    "other class count": (
+        lambda c: c.update(num_classes=5, class_names=[]),
+        ("gives outputs of shape [10]", "and 5 classes, but mnist has"),
+    ),
     "not json": (None, "is not a readable card"),
 }
 
@@ -144,9 +149,12 @@ def test_a_tampered_card_is_one_line(tiny_data, copy_of_trained, tmp_path, cli_r
         card_path.write_text(json.dumps(card))
     image = tmp_path / "d.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
-    args = {"predict": ["predict", str(copy_of_trained), str(image)], "evaluate": ["evaluate", str(copy_of_trained)],
-            "export": ["export", str(copy_of_trained), "-o", str(tmp_path / "x")],
-            "visualize": ["visualize", str(copy_of_trained), "--index", "0", "-o", str(tmp_path / "v")]}[command]
+    args = {
+        "predict": ["predict", str(copy_of_trained), str(image)],
+        "evaluate": ["evaluate", str(copy_of_trained)],
+        "export": ["export", str(copy_of_trained), "-o", str(tmp_path / "x")],
+        "visualize": ["visualize", str(copy_of_trained), "--index", "0", "-o", str(tmp_path / "v")],
+    }[command]
     before = tree(copy_of_trained)
     result = cli_runner.invoke(zoo_cli, args)
     assert result.exit_code in (1, 2), result.output

@@ -30,8 +30,9 @@ def probe(entry: str, env_value: str | None) -> list[str]:
     env["PYTHONPATH"] = str(ROOT)
     if env_value is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = env_value
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(entry=entry)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(entry=entry)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout.split()
 

@@ -50,8 +50,9 @@ def test_predict_api_takes_paths_pil_images_and_arrays(trained_lenet, images):
 
 def test_predict_cli_reads_any_mode_and_reports_bad_files(trained_lenet, images, cli_runner, zoo_cli):
     files = ["gray.png", "big_rgb.jpg", "notes.txt", "rgba.png", "missing.png", "white_background.png"]
-    result = cli_runner.invoke(zoo_cli, ["predict", str(trained_lenet), *(str(images / f) for f in files),
-                                         "--top-k", "3"])
+    result = cli_runner.invoke(
+        zoo_cli, ["predict", str(trained_lenet), *(str(images / f) for f in files), "--top-k", "3"]
+    )
     assert result.exit_code == 1
     errors = result.stderr.strip().splitlines()
     assert len(errors) == 2 and "notes.txt: not an image" in errors[0] and "missing.png: no such file" in errors[1]
@@ -112,13 +113,15 @@ def png_header_only(path, width: int, height: int) -> None:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("side", [12000, 20000])
-def test_a_decompression_bomb_is_one_line_and_the_rest_are_predicted(trained_lenet, images, tmp_path, side,
-                                                                      cli_runner, zoo_cli):
+def test_a_decompression_bomb_is_one_line_and_the_rest_are_predicted(
+    trained_lenet, images, tmp_path, side, cli_runner, zoo_cli
+):
     bomb = tmp_path / "bomb.png"
     png_header_only(bomb, side, side)
     result = cli_runner.invoke(zoo_cli, ["predict", str(trained_lenet), str(bomb), str(images / "gray.png")])

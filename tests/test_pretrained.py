@@ -17,8 +17,9 @@ from zoo.errors import ModelFileError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name, shape", [("mlp", (28, 28, 1)), ("lenet5", (28, 28, 1)),
-                                         ("cifar_cnn", (32, 32, 3)), ("alexnet", (63, 63, 3))])
+@pytest.mark.parametrize(
+    "name, shape", [("mlp", (28, 28, 1)), ("lenet5", (28, 28, 1)), ("cifar_cnn", (32, 32, 3)), ("alexnet", (63, 63, 3))]
+)
 def test_every_model_takes_raw_pixels_and_rescales_them_first(name, shape):
     model = models.create(name, input_shape=shape, num_classes=10)
     assert model.layers[1].name == "rescale" and model.layers[1].scale == pytest.approx(1 / 255)
@@ -72,14 +73,17 @@ def test_each_tags_shipped_weights_have_its_sha256(name):
 
 def test_create_model_pretrained_from_another_folder(tmp_path):
     """What a user types after installing zoo, run from a folder that is not the repository."""
-    code = ("import numpy as np, keras, zoo; m = zoo.create_model('lenet5', pretrained=True); "
-            "x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8); "
-            f"k = keras.saving.load_model({str(ROOT / 'saved_models/lenet5-mnist/model.keras')!r}); "
-            "print(float(np.abs(m.predict(x, verbose=0) - k.predict(x, verbose=0)).max()))")
+    code = (
+        "import zoo, numpy as np; m = zoo.create_model('lenet5', pretrained=True); import keras; "
+        "x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8); "
+        f"k = keras.saving.load_model({str(ROOT / 'saved_models/lenet5-mnist/model.keras')!r}); "
+        "print(float(np.abs(m.predict(x, verbose=0) - k.predict(x, verbose=0)).max()))"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOO_CACHE": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip().splitlines()[-1]) == 0.0
+    assert "port.cc" not in out.stderr and "cuda" not in out.stderr, out.stderr[-2000:]  # no TensorFlow chatter
 
 
 def test_the_cache_folder_comes_first_and_a_changed_file_is_refused(tmp_path, monkeypatch):

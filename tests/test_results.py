@@ -50,8 +50,9 @@ def test_results_files_are_what_the_cards_say():
     assert set(states.values()) == {"up to date"}, "RESULTS.md / results.csv are stale: run `zoo results`"
 
 
-def test_results_are_generated_from_cards_and_go_stale_when_a_card_changes(trained_lenet, tmp_path, cli_runner,
-                                                                          zoo_cli):
+def test_results_are_generated_from_cards_and_go_stale_when_a_card_changes(
+    trained_lenet, tmp_path, cli_runner, zoo_cli
+):
     models = tmp_path / "saved_models"
     shutil.copytree(trained_lenet, models / "lenet5-mnist")
     result = cli_runner.invoke(zoo_cli, ["results", str(models), "-o", str(tmp_path), "--bench-dir", str(tmp_path)])
@@ -65,8 +66,9 @@ def test_results_are_generated_from_cards_and_go_stale_when_a_card_changes(train
 
     card["metrics"]["test_accuracy"] = 0.5
     (models / "lenet5-mnist" / "card.json").write_text(json.dumps(card))
-    check = cli_runner.invoke(zoo_cli, ["results", str(models), "-o", str(tmp_path), "--bench-dir", str(tmp_path),
-                                        "--check"])
+    check = cli_runner.invoke(
+        zoo_cli, ["results", str(models), "-o", str(tmp_path), "--bench-dir", str(tmp_path), "--check"]
+    )
     assert check.exit_code == 1 and "out of date: run `zoo results`" in check.stderr
 
 

@@ -146,8 +146,16 @@ def test_a_second_run_into_the_same_output_is_refused_with_the_holder(tiny_data,
 
 
 def test_resume_is_bit_exact_with_weight_averaging(tiny_data, tmp_path, monkeypatch):
-    recipe = Recipe(optimizer="sgd", learning_rate=0.05, schedule="linear", ema=0.9, ema_every=3, epochs=4,
-                    batch_size=32, label_smoothing=0.1)
+    recipe = Recipe(
+        optimizer="sgd",
+        learning_rate=0.05,
+        schedule="linear",
+        ema=0.9,
+        ema_every=3,
+        epochs=4,
+        batch_size=32,
+        label_smoothing=0.1,
+    )
     quiet = {"device": "cpu", "verbose": 0, "log": lambda *a: None, "recipe": recipe}
     train("lenet5", "mnist", output=tmp_path / "ref", **quiet)
     stop_after_epoch_2(monkeypatch, output=tmp_path / "run", **quiet)

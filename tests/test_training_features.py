@@ -37,8 +37,9 @@ def test_warmup_linear_schedule_points():
     schedule = WarmupLinear(2.0, total_steps=100, warmup_steps=20, start=0.2, end=0.07)
     values = [float(schedule(s)) for s in (0, 10, 20, 60, 100, 150)]
     assert values == pytest.approx([0.4, 1.2, 2.0, 2.0 * (1 - 0.93 * 0.5), 0.14, 0.14], rel=1e-5)
-    lr = make_optimizer(Recipe(schedule="linear", warmup=0.2, start_lr=0.2, end_lr=0.07, epochs=10,
-                               learning_rate=2.0), 10).learning_rate
+    lr = make_optimizer(
+        Recipe(schedule="linear", warmup=0.2, start_lr=0.2, end_lr=0.07, epochs=10, learning_rate=2.0), 10
+    ).learning_rate
     assert float(lr) == pytest.approx(0.4)  # the optimizer's learning rate at step 0
 
 
@@ -103,8 +104,12 @@ def test_crop_translates_by_whole_pixels_with_reflected_edges():
     padded = np.pad(image[0, :, :, 0], 2, mode="symmetric")
     shifts = set()
     for view in out[..., 0]:
-        match = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
-                 if np.allclose(view, padded[2 - dy:10 - dy, 2 - dx:10 - dx])]
+        match = [
+            (dy, dx)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            if np.allclose(view, padded[2 - dy : 10 - dy, 2 - dx : 10 - dx])
+        ]
         assert match, "every view is the image shifted by whole pixels, edges reflected"
         shifts.add(match[0])
     assert len(shifts) > 10
@@ -112,8 +117,9 @@ def test_crop_translates_by_whole_pixels_with_reflected_edges():
 
 def test_tta_averages_the_named_views():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(4, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((5, 5, 1)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
+    )
     images = np.random.default_rng(0).integers(0, 256, size=(3, 5, 5, 1)).astype(np.uint8)
     x = images.astype(np.float32)  # the views are raw pixels, as every zoo model takes them
     pad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
@@ -134,13 +140,13 @@ def test_whitening_layer_is_computed_from_data_and_frozen():
     assert not layer.trainable and layer.kernel.path not in [w.path for w in model.trainable_weights]
     rng = np.random.default_rng(0)
     base = rng.uniform(size=(200, 16, 16, 1))
-    images = (np.concatenate([base, 0.5 * base + 0.5 * rng.uniform(size=base.shape), base ** 2], -1) * 255)
+    images = np.concatenate([base, 0.5 * base + 0.5 * rng.uniform(size=base.shape), base**2], -1) * 255
     images = images.astype(np.uint8)
     init_whitening(model, images)
     kernel = layer.kernel.numpy().reshape(12, 24)
     assert np.allclose(kernel[:, 12:], -kernel[:, :12])
     x = images / 255.0
-    patches = np.stack([x[:, i:i + 15, j:j + 15] for i in range(2) for j in range(2)], 3).reshape(-1, 12)
+    patches = np.stack([x[:, i : i + 15, j : j + 15] for i in range(2) for j in range(2)], 3).reshape(-1, 12)
     covariance = patches.T @ patches / len(patches)
     whitened = kernel[:, :12].T @ covariance @ kernel[:, :12]
     eigen = np.sort(np.linalg.eigvalsh(covariance))[::-1]
@@ -150,8 +156,10 @@ def test_whitening_layer_is_computed_from_data_and_frozen():
 def test_cifar_cnn_convs_start_as_identity_on_their_first_channels():
     model = models.create("cifar_cnn", input_shape=(16, 16, 3), num_classes=10, widths=(8, 16, 16))
     kernel = model.get_layer("block2_conv1").kernel.numpy()  # 8 -> 16 channels
-    assert np.array_equal(kernel[:, :, :, :8], np.eye(8)[None, None] * (np.arange(3)[:, None, None, None] == 1)
-                          * (np.arange(3)[None, :, None, None] == 1))
+    assert np.array_equal(
+        kernel[:, :, :, :8],
+        np.eye(8)[None, None] * (np.arange(3)[:, None, None, None] == 1) * (np.arange(3)[None, :, None, None] == 1),
+    )
     assert np.abs(kernel[:, :, :, 8:]).sum() > 0, "the other output channels stay random"
     assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)

@@ -59,8 +59,14 @@ def list_pretrained() -> list[str]:
     return models.list_tags()
 
 
-def create_model(name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int | None = None, *,
-                 pretrained: bool = False, **kwargs: Any):
+def create_model(
+    name: str,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+    *,
+    pretrained: bool = False,
+    **kwargs: Any,
+):
     """Build ``name``, a model (``"lenet5"``) or a pretrained tag (``"lenet5.mnist"``), as an uncompiled Keras
     model that takes raw pixels (0-255); with ``pretrained=True``, with the tag's trained weights (SHA-256
     checked; a model name means its tag on its default dataset)."""
@@ -101,15 +107,37 @@ def train(
 
     named = recipe if isinstance(recipe, str) else "default"
     return _train(
-        model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment,
-        recipe_name=named, recipe=None if isinstance(recipe, str) else recipe, seed=seed, output=output,
-        overwrite=overwrite, restart=restart, data_dir=data_dir, device=device, strategy=strategy,
-        mixed_precision=mixed_precision, jit=jit, tensorboard=tensorboard, verbose=verbose, log=log,
+        model,
+        dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        augment=augment,
+        recipe_name=named,
+        recipe=None if isinstance(recipe, str) else recipe,
+        seed=seed,
+        output=output,
+        overwrite=overwrite,
+        restart=restart,
+        data_dir=data_dir,
+        device=device,
+        strategy=strategy,
+        mixed_precision=mixed_precision,
+        jit=jit,
+        tensorboard=tensorboard,
+        verbose=verbose,
+        log=log,
     )
 
 
-def evaluate(model_dir: str | os.PathLike, dataset: str | None = None, *, tta: bool = False,
-             data_dir: str | None = None, batch_size: int = 256) -> dict[str, Any]:
+def evaluate(
+    model_dir: str | os.PathLike,
+    dataset: str | None = None,
+    *,
+    tta: bool = False,
+    data_dir: str | None = None,
+    batch_size: int = 256,
+) -> dict[str, Any]:
     """Score a saved model on a test split (the card's dataset unless ``dataset``): loss, accuracy, per-class
     accuracy, confusion matrix; with ``tta``, on the mean of six test-time views of each image."""
     _start_tensorflow()

@@ -242,11 +242,14 @@ def check_model_matches(model, card: ModelCard, path: Path) -> None:
     import keras
 
     if list(model.input_shape[1:]) != list(card.input_shape):
-        raise ModelFileError(f"{path} takes inputs of shape {list(model.input_shape[1:])}, but its card says "
-                             f"{card.input_shape}")
+        raise ModelFileError(
+            f"{path} takes inputs of shape {list(model.input_shape[1:])}, but its card says {card.input_shape}"
+        )
     if list(model.output_shape[1:]) != [card.num_classes]:
-        raise ModelFileError(f"{path} gives outputs of shape {list(model.output_shape[1:])}, but its card says "
-                             f"{card.num_classes} classes")
+        raise ModelFileError(
+            f"{path} gives outputs of shape {list(model.output_shape[1:])}, but its card says "
+            f"{card.num_classes} classes"
+        )
     last = model.layers[-1]
     if getattr(last, "activation", None) is not keras.activations.softmax:
         raise ModelFileError(f"{path} does not end in a softmax: its outputs are not probabilities")

@@ -21,8 +21,13 @@ from zoo.results import options
 
 def machine() -> dict[str, Any]:
     """The machine a figure was measured on: CPU model and cores, GPUs, OS, library versions."""
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "gpus": gpu_names(), "os": platform.platform(terse=True),
-            **library_versions()}
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "gpus": gpu_names(),
+        "os": platform.platform(terse=True),
+        **library_versions(),
+    }
 
 
 def _time_fit(model, stream, steps: int) -> float:
@@ -53,15 +58,18 @@ def bench(
 
     config = models.get_config(model_name)
     dataset = data.check_name(dataset or config.default_dataset)
-    check_positive(batch_size=batch_size, steps=train_steps, latency_runs=latency_runs,
-                   steps_per_execution=steps_per_execution)
+    check_positive(
+        batch_size=batch_size, steps=train_steps, latency_runs=latency_runs, steps_per_execution=steps_per_execution
+    )
     recipe = get_recipe(model_name, dataset).override(batch_size=batch_size)
     device_name = use_device(device)
     images, labels = data.load_arrays(dataset, "train", data_dir)
     info = data.dataset_info(dataset, data_dir)
     if log:
-        log(f"Measuring {model_name} on {device_name}: {warmup_steps} warm-up and {train_steps} timed training steps "
-            f"of batch {recipe.batch_size}, then inference")
+        log(
+            f"Measuring {model_name} on {device_name}: {warmup_steps} warm-up and {train_steps} timed training steps "
+            f"of batch {recipe.batch_size}, then inference"
+        )
 
     keras.utils.set_random_seed(0)
     model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
@@ -71,8 +79,9 @@ def bench(
     compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps
     epochs = -(-total * recipe.batch_size // len(images)) + 1
-    stream = data.make_epoch_stream(images, labels, recipe.batch_size, seed=0, first_epoch=0, epochs=epochs,
-                                    augment=recipe.augment)
+    stream = data.make_epoch_stream(
+        images, labels, recipe.batch_size, seed=0, first_epoch=0, epochs=epochs, augment=recipe.augment
+    )
     _time_fit(model, stream.take(warmup_steps), warmup_steps)
     seconds = _time_fit(model, stream.skip(warmup_steps), train_steps)
     train_ips = train_steps * recipe.batch_size / seconds

@@ -16,8 +16,7 @@ SCHEMA_VERSION = 2  # 2: pixels are scaled inside the model; 1: the cards before
 MAX_SIDE = 4096  # pixels: a larger input side in a card is refused before anything is allocated
 MAX_CLASSES = 100_000
 
-LEGACY_PREPROCESSING = {"input": "uint8 images (H x W x C)", "scale": "x / 255 -> float32 in [0, 1]",
-                        "in_model": False}
+LEGACY_PREPROCESSING = {"input": "uint8 images (H x W x C)", "scale": "x / 255 -> float32 in [0, 1]", "in_model": False}
 
 
 class CardError(ValueError):
@@ -80,8 +79,10 @@ class ModelCard:
         data = dict(data)
         version = data.setdefault("schema_version", 1)
         if not _is_int(version) or not 1 <= version <= SCHEMA_VERSION:
-            raise CardError(f"'schema_version' {version!r:.20} is not one this zoo reads (1 to {SCHEMA_VERSION}): "
-                            "a newer zoo wrote it?")
+            raise CardError(
+                f"'schema_version' {version!r:.20} is not one this zoo reads (1 to {SCHEMA_VERSION}): "
+                "a newer zoo wrote it?"
+            )
         if version == 1:
             data.setdefault("preprocessing", LEGACY_PREPROCESSING)
         problem = _problem(data)

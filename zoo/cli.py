@@ -70,9 +70,14 @@ def _command_line() -> str:
 
 
 device_option = click.option(
-    "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
     help="cpu hides GPUs; gpu fails if there is none; auto picks a GPU when there is one.",
 )
+
+
 def _check_data_dir(ctx, param, value):
     if value is not None and os.path.exists(value) and not os.path.isdir(value):
         raise UsageError(f"--data-dir {value} is not a folder")
@@ -94,7 +99,9 @@ def _check_file_output(ctx, param, value):
 
 
 data_dir_option = click.option(
-    "--data-dir", default=None, callback=_check_data_dir,
+    "--data-dir",
+    default=None,
+    callback=_check_data_dir,
     help="tensorflow-datasets data folder (tfds' default if unset).",
 )
 
@@ -125,8 +132,9 @@ def list_cmd(recipes) -> None:
         click.echo(f"{'model':<10} {'dataset':<14} {'recipe':<8} {'target':>7}  what it does")
         for model, dataset, name, recipe in all_recipes():
             target = models.get_tag(f"{model}.{dataset}").target if name == "default" else None
-            click.echo(f"{model:<10} {dataset:<14} {name:<8} {f'{target:.1%}' if target else '':>7}  "
-                       f"{describe(recipe)}")
+            click.echo(
+                f"{model:<10} {dataset:<14} {name:<8} {f'{target:.1%}' if target else '':>7}  {describe(recipe)}"
+            )
         return
 
     click.echo(f"{'model':<12} {'params':>12}  {'default input':<14} description")
@@ -163,28 +171,66 @@ def info(model_dir) -> None:
 @click.option("--dataset", "-d", default=None, help="mnist, fashion_mnist or cifar10 (default: the model's).")
 @click.option("--epochs", type=EPOCHS, default=None, help="Epochs (default: the recipe's).")
 @click.option("--batch-size", type=BATCH, default=None, help="Batch size (default: the recipe's).")
-@click.option("--learning-rate", "--lr", type=PositiveFloat(), default=None,
-              help="Peak learning rate (default: the recipe's).")
-@click.option("--recipe", "recipe_name", default="default", show_default=True,
-              help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).")
-@click.option("--augment", default=None,
-              help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).")
-@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
-              help="Seed for Python, NumPy and TensorFlow.")
+@click.option(
+    "--learning-rate", "--lr", type=PositiveFloat(), default=None, help="Peak learning rate (default: the recipe's)."
+)
+@click.option(
+    "--recipe",
+    "recipe_name",
+    default="default",
+    show_default=True,
+    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).",
+)
+@click.option(
+    "--augment",
+    default=None,
+    help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help="Seed for Python, NumPy and TensorFlow.",
+)
 @click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute with a float32 softmax (for GPUs).")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
-@click.option("--tensorboard", default=None, type=click.Path(file_okay=False),
-              help="Also write per-epoch logs for TensorBoard into this folder.")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="auto",
-              show_default=True, help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.")
+@click.option(
+    "--tensorboard",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Also write per-epoch logs for TensorBoard into this folder.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="auto",
+    show_default=True,
+    help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.",
+)
 @device_option
 @data_dir_option
 def train(
-    model, dataset, epochs, batch_size, learning_rate, recipe_name, augment, seed, output, overwrite, restart,
-    mixed_precision, jit, tensorboard, strategy, device, data_dir,
+    model,
+    dataset,
+    epochs,
+    batch_size,
+    learning_rate,
+    recipe_name,
+    augment,
+    seed,
+    output,
+    overwrite,
+    restart,
+    mixed_precision,
+    jit,
+    tensorboard,
+    strategy,
+    device,
+    data_dir,
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
@@ -193,13 +239,25 @@ def train(
 
     dataset = models.get_config(model).default_dataset if dataset is None else dataset
     run(
-        model, dataset, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        model,
+        dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
         recipe_name=recipe_name,
         augment=None if augment is None else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
-        output=output, overwrite=overwrite, restart=restart, mixed_precision=mixed_precision, jit=jit,
+        output=output,
+        overwrite=overwrite,
+        restart=restart,
+        mixed_precision=mixed_precision,
+        jit=jit,
         tensorboard=tensorboard,
-        device=device, strategy=strategy, data_dir=data_dir,
-        command=_command_line(), log=click.echo,
+        device=device,
+        strategy=strategy,
+        data_dir=data_dir,
+        command=_command_line(),
+        log=click.echo,
     )
 
 
@@ -207,8 +265,9 @@ def train(
 @click.argument("model_dir")
 @click.option("--dataset", "-d", default=None, help="Dataset to score on (default: the card's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-@click.option("--tta", is_flag=True,
-              help="Test-time augmentation: average the image, its mirror and 1-px translations of both.")
+@click.option(
+    "--tta", is_flag=True, help="Test-time augmentation: average the image, its mirror and 1-px translations of both."
+)
 @device_option
 @data_dir_option
 def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
@@ -224,8 +283,10 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
         return
     click.echo(f"Device: {description}")
     views = f", {len(result['tta'])} TTA views" if result["tta"] else ""
-    click.echo(f"{result['model']} on {result['dataset']} test ({result['examples']} images{views}): "
-               f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}")
+    click.echo(
+        f"{result['model']} on {result['dataset']} test ({result['examples']} images{views}): "
+        f"accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f}"
+    )
     click.echo("\nper-class accuracy:")
     for name, acc in result["per_class_accuracy"].items():
         click.echo(f"  {name:<14} {acc:.4f}")
@@ -236,12 +297,24 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
 
 @cli.command()
 @click.argument("model_dir")
-@click.option("--format", "-f", "formats", multiple=True, default=["savedmodel"], show_default=True,
-              help="savedmodel, keras, tflite, onnx, or all; repeat for several.")
-@click.option("--quantize", type=click.Choice(["int8"]), default=None,
-              help="With tflite (or all): also write a full-integer int8 model_int8.tflite.")
-@click.option("--output", "-o", default=None, callback=_check_output,
-              help="Folder for the exports (default: the model folder).")
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    multiple=True,
+    default=["savedmodel"],
+    show_default=True,
+    help="savedmodel, keras, tflite, onnx, or all; repeat for several.",
+)
+@click.option(
+    "--quantize",
+    type=click.Choice(["int8"]),
+    default=None,
+    help="With tflite (or all): also write a full-integer int8 model_int8.tflite.",
+)
+@click.option(
+    "--output", "-o", default=None, callback=_check_output, help="Folder for the exports (default: the model folder)."
+)
 @data_dir_option
 def export(model_dir, formats, quantize, output, data_dir) -> None:
     """Export a saved model for other applications and check each export's parity with Keras."""
@@ -259,8 +332,11 @@ def export(model_dir, formats, quantize, output, data_dir) -> None:
 @click.argument("model_dir")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--top-k", "-k", type=COUNT, default=3, show_default=True, help="How many classes to show per image.")
-@click.option("--invert/--no-invert", default=None,
-              help="Invert images (dark-on-light → light-on-dark). Default: automatic for MNIST-style models.")
+@click.option(
+    "--invert/--no-invert",
+    default=None,
+    help="Invert images (dark-on-light → light-on-dark). Default: automatic for MNIST-style models.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
 def predict(model_dir, images, top_k, invert, as_json) -> None:
     """Classify image files (PNG, JPEG, ... of any size and mode) with a saved model."""
@@ -284,8 +360,12 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
 @click.argument("model")
 @click.option("--dataset", "-d", default=None, help="Build for this dataset's image shape and classes.")
 @click.option("--input-shape", default=None, help="Build for H,W,C (e.g. 32,32,3) instead.")
-@click.option("--classes", type=click.IntRange(2, MAX_CLASSES), default=None,
-              help="Number of classes (default: the dataset's or model's).")
+@click.option(
+    "--classes",
+    type=click.IntRange(2, MAX_CLASSES),
+    default=None,
+    help="Number of classes (default: the dataset's or model's).",
+)
 def summary(model, dataset, input_shape, classes) -> None:
     """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
     start_tensorflow()
@@ -307,8 +387,13 @@ def summary(model, dataset, input_shape, classes) -> None:
 @cli.command()
 @click.argument("image")
 @click.option("--kernel", "-k", required=True, type=click.Choice(list(KERNELS)))
-@click.option("--output", "-o", required=True, callback=_check_file_output,
-              help="PNG file to write (an existing file is replaced; a folder never is).")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    callback=_check_file_output,
+    help="PNG file to write (an existing file is replaced; a folder never is).",
+)
 def kernels(image, kernel, output) -> None:
     """Apply a classic 3x3 kernel to IMAGE (as grayscale) with tf.nn.conv2d and save the result."""
     start_tensorflow()
@@ -321,8 +406,12 @@ def kernels(image, kernel, output) -> None:
 @cli.command()
 @click.argument("model_dir")
 @click.option("--image", default=None, help="Image file to look at.")
-@click.option("--index", type=click.IntRange(min=0), default=None,
-              help="Or: index of a test image of the card's dataset (default 0).")
+@click.option(
+    "--index",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Or: index of a test image of the card's dataset (default 0).",
+)
 @click.option("--output", "-o", required=True, callback=_check_output, help="Folder for the PNG grids.")
 @data_dir_option
 def visualize(model_dir, image, index, output, data_dir) -> None:
@@ -336,8 +425,14 @@ def visualize(model_dir, image, index, output, data_dir) -> None:
 
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True)
-@click.option("--output", "-o", default="curves.png", show_default=True, callback=_check_file_output,
-              help="PNG file to write (an existing file is replaced; a folder never is).")
+@click.option(
+    "--output",
+    "-o",
+    default="curves.png",
+    show_default=True,
+    callback=_check_file_output,
+    help="PNG file to write (an existing file is replaced; a folder never is).",
+)
 def plot(run_dirs, output) -> None:
     """Overlay the training curves (loss, accuracy; train vs validation) of several model folders."""
     from zoo.plots import plot_runs
@@ -351,11 +446,20 @@ def plot(run_dirs, output) -> None:
 @click.option("--batch-size", type=BATCH, default=None, help="Training batch size (default: the recipe's).")
 @click.option("--steps", type=COUNT, default=100, show_default=True, help="Training steps timed after warm-up.")
 @click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
-@click.option("--steps-per-execution", type=COUNT, default=1, show_default=True,
-              help="Training steps per tf.function call (Keras steps_per_execution).")
+@click.option(
+    "--steps-per-execution",
+    type=COUNT,
+    default=1,
+    show_default=True,
+    help="Training steps per tf.function call (Keras steps_per_execution).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
-@click.option("--save", default=None, callback=_check_file_output,
-              help="Also write the measurements to this JSON file (an existing file is replaced).")
+@click.option(
+    "--save",
+    default=None,
+    callback=_check_file_output,
+    help="Also write the measurements to this JSON file (an existing file is replaced).",
+)
 @device_option
 @data_dir_option
 def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, save, device, data_dir) -> None:
@@ -365,8 +469,17 @@ def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, 
     from zoo.bench import bench as run
     from zoo.bench import format_report
 
-    result = run(model, dataset, batch_size=batch_size, device=device, train_steps=steps, jit=jit,
-                 steps_per_execution=steps_per_execution, data_dir=data_dir, log=lambda m: click.echo(m, err=True))
+    result = run(
+        model,
+        dataset,
+        batch_size=batch_size,
+        device=device,
+        train_steps=steps,
+        jit=jit,
+        steps_per_execution=steps_per_execution,
+        data_dir=data_dir,
+        log=lambda m: click.echo(m, err=True),
+    )
     click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
     if save:
         atomic_write_text(save, json.dumps(result, indent=2) + "\n")
@@ -374,10 +487,20 @@ def bench(model, dataset, batch_size, steps, jit, steps_per_execution, as_json, 
 
 @cli.command()
 @click.argument("models_dir", default="saved_models")
-@click.option("--bench-dir", default="benchmarks/results", show_default=True,
-              help="Folder of `zoo bench --save` JSON files to include.")
-@click.option("--output", "-o", default=".", show_default=True, callback=_check_output,
-              help="Folder to write RESULTS.md and results.csv into.")
+@click.option(
+    "--bench-dir",
+    default="benchmarks/results",
+    show_default=True,
+    help="Folder of `zoo bench --save` JSON files to include.",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=".",
+    show_default=True,
+    callback=_check_output,
+    help="Folder to write RESULTS.md and results.csv into.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if RESULTS.md or results.csv is out of date.")
 def results(models_dir, bench_dir, output, check) -> None:
     """Write RESULTS.md and results.csv from the cards of the saved models (and the saved benchmarks)."""

@@ -171,9 +171,7 @@ def make_epoch_stream(
     def one_epoch(epoch):
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
         batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate()
-        return batches.map(
-            lambda b, idx: (idx, tf.stack([tf.constant(seed, tf.int64), epoch * 1_000_003 + b]), epoch)
-        )
+        return batches.map(lambda b, idx: (idx, tf.stack([tf.constant(seed, tf.int64), epoch * 1_000_003 + b]), epoch))
 
     # Alternating flip (airbench): each image gets a random flip in epoch 0 and the opposite one in every odd
     # epoch, so over two epochs every image is seen both ways (random flips repeat a view half the time).
@@ -239,13 +237,24 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
     # then move the content by the shift.
     cx, cy = (w - 1) / 2, (h - 1) / 2
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    transforms = tf.stack([
-        cos, -sin, cx - cos * cx + sin * cy - shift[0],
-        sin, cos, cy - sin * cx - cos * cy - shift[1],
-        tf.zeros([b]), tf.zeros([b]),
-    ], axis=1)
+    transforms = tf.stack(
+        [
+            cos,
+            -sin,
+            cx - cos * cx + sin * cy - shift[0],
+            sin,
+            cos,
+            cy - sin * cx - cos * cy - shift[1],
+            tf.zeros([b]),
+            tf.zeros([b]),
+        ],
+        axis=1,
+    )
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=0.0,
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
         interpolation="NEAREST" if affine == ["crop"] else "BILINEAR",
         fill_mode="REFLECT" if {"shift", "crop"} & set(affine) else "CONSTANT",
     )

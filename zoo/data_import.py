@@ -51,14 +51,16 @@ def _read_bytes(path: Path, magic: int) -> bytes:
     """An IDX file's bytes, un-gzipped; never more than its header's counts promise (a gzip bomb stops there)."""
     header = 16 if magic == 2051 else 8
     try:
-        with (gzip.open(path) if path.suffix == ".gz" else open(path, "rb")) as f:
+        with gzip.open(path) if path.suffix == ".gz" else open(path, "rb") as f:
             head = f.read(header)
             if len(head) < header:
                 return head  # check_idx reports the truncation
             count = int.from_bytes(head[4:8], "big")
             if count > MAX_IDX_ITEMS:
-                raise SourceFileError(f"{path}: its header claims {count:,} items, more than {MAX_IDX_ITEMS:,}; "
-                                      "expected an MNIST-format IDX file")
+                raise SourceFileError(
+                    f"{path}: its header claims {count:,} items, more than {MAX_IDX_ITEMS:,}; "
+                    "expected an MNIST-format IDX file"
+                )
             item = 28 * 28 if magic == 2051 else 1
             return head + f.read(count * item + 1)  # one byte more than promised shows padding
     except (OSError, EOFError, zlib.error) as err:
@@ -79,8 +81,9 @@ def check_idx(path: Path, magic: int, data: bytes) -> int:
         raise SourceFileError(f"{path}: truncated: {len(data)} bytes, shorter than the {header}-byte IDX header")
     found = int.from_bytes(data[:4], "big")
     if found != magic:
-        raise SourceFileError(f"{path}: wrong magic number {found}, expected {magic} "
-                           f"({'images' if magic == 2051 else 'labels'} IDX file)")
+        raise SourceFileError(
+            f"{path}: wrong magic number {found}, expected {magic} ({'images' if magic == 2051 else 'labels'} IDX file)"
+        )
     count = int.from_bytes(data[4:8], "big")
     item = 1
     if magic == 2051:
@@ -89,8 +92,9 @@ def check_idx(path: Path, magic: int, data: bytes) -> int:
             raise SourceFileError(f"{path}: images are {rows}x{cols}, expected 28x28")
         item = 28 * 28
     if len(data) != header + count * item:
-        raise SourceFileError(f"{path}: truncated or padded: {len(data)} bytes, expected {header + count * item} "
-                           f"for {count} items")
+        raise SourceFileError(
+            f"{path}: truncated or padded: {len(data)} bytes, expected {header + count * item} for {count} items"
+        )
     if magic == 2049 and count and max(data[header:]) > 9:
         raise SourceFileError(f"{path}: label {max(data[header:])} found, expected 10 classes (0-9)")
     return count
@@ -109,8 +113,9 @@ def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int
         paths[key].write_bytes(data)
     for split in ("train", "test"):
         if counts[f"{split}_data"] != counts[f"{split}_labels"]:
-            raise SourceFileError(f"{source}: {split} has {counts[f'{split}_data']} images but "
-                               f"{counts[f'{split}_labels']} labels")
+            raise SourceFileError(
+                f"{source}: {split} has {counts[f'{split}_data']} images but {counts[f'{split}_labels']} labels"
+            )
     return paths, {"train": counts["train_data"], "test": counts["test_data"]}
 
 
@@ -119,8 +124,11 @@ class _CifarUnpickler(pickle.Unpickler):
     any other global a crafted pickle names (``os.system``, ``builtins.eval``, ...) is refused before it runs."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str) -> Any:
@@ -184,8 +192,10 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
         except (tarfile.TarError, EOFError, OSError) as err:
             raise SourceFileError(f"{source}: not a readable cifar-10-binary.tar.gz ({err})") from None
     else:
-        raise SourceFileError(f"{source}: no such file or folder; expected cifar-10-binary.tar.gz, "
-                           "cifar-10-batches-bin/ or cifar-10-python.tar.gz")
+        raise SourceFileError(
+            f"{source}: no such file or folder; expected cifar-10-binary.tar.gz, "
+            "cifar-10-batches-bin/ or cifar-10-python.tar.gz"
+        )
     batches = root / "cifar-10-batches-bin"
     counts = {"train": 0, "test": 0}
     for name in CIFAR_BIN_FILES:
@@ -194,8 +204,9 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
             raise SourceFileError(f"{source}: {name} is missing; expected data_batch_1..5.bin and test_batch.bin")
         size = path.stat().st_size
         if size == 0 or size % CIFAR_RECORD:
-            raise SourceFileError(f"{source}: {name} is {size} bytes, not a whole number of {CIFAR_RECORD}-byte "
-                               "records (truncated?)")
+            raise SourceFileError(
+                f"{source}: {name} is {size} bytes, not a whole number of {CIFAR_RECORD}-byte records (truncated?)"
+            )
         labels = np.fromfile(path, np.uint8).reshape(-1, CIFAR_RECORD)[:, 0]
         if labels.max() > 9:
             raise SourceFileError(f"{source}: {name} has label {labels.max()}, expected 10 classes (0-9)")
@@ -217,15 +228,15 @@ def _local_downloads(local: Any, counts: dict[str, int]):
             return {k: tfds.core.Path(local[k]) for k in urls}
         return tfds.core.Path(local)
 
-    saved = (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES,
-             tfds_mnist._TEST_EXAMPLES)
+    saved = (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES, tfds_mnist._TEST_EXAMPLES)
     tfds.download.DownloadManager.download_and_extract = download_and_extract
     tfds_mnist._TRAIN_EXAMPLES, tfds_mnist._TEST_EXAMPLES = counts["train"], counts["test"]
     try:
         yield
     finally:
-        (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES,
-         tfds_mnist._TEST_EXAMPLES) = saved
+        (tfds.download.DownloadManager.download_and_extract, tfds_mnist._TRAIN_EXAMPLES, tfds_mnist._TEST_EXAMPLES) = (
+            saved
+        )
 
 
 def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = None, log=print) -> Path:
@@ -249,13 +260,13 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
         else:
             local, counts = _stage_idx(source, Path(tmp))
         if (counts["train"], counts["test"]) != STANDARD_COUNTS[name]:
-            log(f"note: {counts['train']} train / {counts['test']} test examples, not the standard "
-                f"{STANDARD_COUNTS[name][0]} / {STANDARD_COUNTS[name][1]}")
+            log(
+                f"note: {counts['train']} train / {counts['test']} test examples, not the standard "
+                f"{STANDARD_COUNTS[name][0]} / {STANDARD_COUNTS[name][1]}"
+            )
         try:
             with _local_downloads(local, counts):
-                builder.download_and_prepare(
-                    download_config=tfds.download.DownloadConfig(try_download_gcs=False)
-                )
+                builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
         except BaseException as err:
             for leftover in dataset_root.glob("*incomplete*"):
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -266,10 +277,13 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
             if not isinstance(err, Exception):
                 raise
             first = first_line(err)
-            raise ZooError(f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left "
-                           "behind") from None
-    log(f"{name} {builder.version} prepared in {builder.data_dir}: "
-        f"{counts['train']} train / {counts['test']} test examples")
+            raise ZooError(
+                f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left behind"
+            ) from None
+    log(
+        f"{name} {builder.version} prepared in {builder.data_dir}: "
+        f"{counts['train']} train / {counts['test']} test examples"
+    )
     return Path(builder.data_dir)
 
 
@@ -282,6 +296,13 @@ def list_prepared(data_dir: str | None = None) -> list[dict[str, Any]]:
         builder = tfds.builder(name, data_dir=data_dir)
         prepared = builder.is_prepared()
         splits = {k: v.num_examples for k, v in builder.info.splits.items()} if prepared else {}
-        rows.append({"name": name, "prepared": prepared, "version": str(builder.version),
-                     "splits": splits, "path": str(builder.data_dir)})
+        rows.append(
+            {
+                "name": name,
+                "prepared": prepared,
+                "version": str(builder.version),
+                "splits": splits,
+                "path": str(builder.data_dir),
+            }
+        )
     return rows

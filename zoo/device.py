@@ -31,8 +31,9 @@ def use_device(device: str = "auto") -> str:
             raise UsageError(f"cannot hide the GPUs any more in this process ({err})") from None
         gpus = []
     if device == "gpu" and not gpus:
-        raise UsageError("`device='gpu'`: no GPU is visible to TensorFlow (check the CUDA driver, or use "
-                         "`device='cpu'`)")
+        raise UsageError(
+            "`device='gpu'`: no GPU is visible to TensorFlow (check the CUDA driver, or use `device='cpu'`)"
+        )
     if gpus:
         return "GPU: " + ", ".join(gpu_names())
     return f"CPU: {cpu_name()} ({os.cpu_count()} cores)"

@@ -42,8 +42,8 @@ def _cluster() -> tuple[dict[str, Any], str, int]:
     if not raw:
         raise UsageError(
             "--strategy multiworker needs the TF_CONFIG environment variable, e.g. "
-            "'{\"cluster\": {\"worker\": [\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", "
-            "\"index\": 0}}'"
+            '\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+            '"index": 0}}\''
         )
     try:
         config = json.loads(raw)
@@ -109,9 +109,11 @@ def prepare_multiworker(model, images, labels) -> None:
 
     def reduce_per_replica(values, strategy, reduction):
         if reduction in ("auto", "mean") and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+
             def mean(v):
                 scalar = strategy.experimental_local_results(v)[0].shape.rank == 0
                 return strategy.reduce("MEAN", v, axis=None if scalar else 0)
+
             return tf.nest.map_structure(mean, values)
         return original(values, strategy, reduction)
 

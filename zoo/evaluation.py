@@ -36,8 +36,14 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
 
 # Test-time augmentation (airbench's level 2): the image and its mirror (weight 1/4 each), and both of them
 # translated by one pixel up-left and down-right with reflected edges (1/8 each); probabilities are averaged.
-TTA_VIEWS = (("identity", 0.25), ("mirror", 0.25), ("up-left", 0.125), ("up-left mirror", 0.125),
-             ("down-right", 0.125), ("down-right mirror", 0.125))
+TTA_VIEWS = (
+    ("identity", 0.25),
+    ("mirror", 0.25),
+    ("up-left", 0.125),
+    ("up-left mirror", 0.125),
+    ("down-right", 0.125),
+    ("down-right mirror", 0.125),
+)
 
 
 def tta_view(images, view: str):
@@ -47,7 +53,7 @@ def tta_view(images, view: str):
     if view.startswith(("up-left", "down-right")):
         h, w = images.shape[1], images.shape[2]
         padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
-        images = padded[:, :h, :w] if view.startswith("up-left") else padded[:, 2:h + 2, 2:w + 2]
+        images = padded[:, :h, :w] if view.startswith("up-left") else padded[:, 2 : h + 2, 2 : w + 2]
     return tf.reverse(images, axis=[2]) if view.endswith("mirror") else images
 
 

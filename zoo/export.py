@@ -121,7 +121,6 @@ def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return lambda images: model.predict(images, verbose=0)
 
 
-
 def _tflite_bytes(model: keras.Model, input_shape: Sequence[int], dtype: str, configure=None) -> bytes:
     """Convert ``model`` behind an input of ``dtype`` (raw pixels either way) to TFLite,
     through a temporary SavedModel so that variables are frozen and Keras prints nothing;
@@ -289,9 +288,7 @@ def format_names(formats: Sequence[str], quantize: str | None = None) -> list[st
     return names
 
 
-def parity(
-    reference: np.ndarray, probs: np.ndarray, labels: np.ndarray | None, quantized: bool
-) -> dict[str, Any]:
+def parity(reference: np.ndarray, probs: np.ndarray, labels: np.ndarray | None, quantized: bool) -> dict[str, Any]:
     """How an export's probabilities compare with the Keras model's on the same images."""
     agree = float((probs.argmax(1) == reference.argmax(1)).mean())
     result: dict[str, Any] = {
@@ -333,8 +330,12 @@ def export(
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
     model_dir = resolve(model_dir)
     model, card = artifacts.load(model_dir)
-    missing = [f"{name} needs {pkg}" for name in formats for pkg in NEEDS.get(name, ())
-               if importlib.util.find_spec(pkg) is None]
+    missing = [
+        f"{name} needs {pkg}"
+        for name in formats
+        for pkg in NEEDS.get(name, ())
+        if importlib.util.find_spec(pkg) is None
+    ]
     if missing:
         raise UsageError(f"{'; '.join(missing)}: pip install {' '.join(sorted({m.split()[-1] for m in missing}))}")
     if not os.access(model_dir, os.W_OK):
@@ -363,8 +364,11 @@ def export(
                 raise ZooError(f"the {name} export does not run ({first}); nothing was changed") from None
             rel = os.path.relpath(out_dir / fmt.filename, model_dir)
             results[name] = {"path": rel, "parity": check}
-            kept = "" if check["ok"] else ("; the previous one is kept" if (out_dir / fmt.filename).exists()
-                                           else "; not written")
+            kept = (
+                ""
+                if check["ok"]
+                else ("; the previous one is kept" if (out_dir / fmt.filename).exists() else "; not written")
+            )
             log(f"  {name:<11} {rel:<18} {_describe(check)}{kept}")
         for name, result in results.items():
             if result["parity"]["ok"]:
@@ -381,4 +385,3 @@ def _describe(check: dict[str, Any]) -> str:
     acc = f", accuracy {check['accuracy']:.4f}" if check["accuracy"] is not None else ""
     verdict = "ok" if check["ok"] else f"FAILED ({check['rule']})"
     return f"max|dprob| {check['max_abs_diff']:.2e}, top-1 agreement {check['top1_agreement']:.2%}{acc}: {verdict}"
-

@@ -39,8 +39,13 @@ class WarmupLinear(_keras().optimizers.schedules.LearningRateSchedule):
         return self.peak * ops.where(step < self.warmup_steps, rising, falling)
 
     def get_config(self) -> dict[str, Any]:
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
-                "start": self.start, "end": self.end}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "start": self.start,
+            "end": self.end,
+        }
 
 
 def learning_rate(recipe: Recipe, total_steps: int):
@@ -54,7 +59,9 @@ def learning_rate(recipe: Recipe, total_steps: int):
     if recipe.schedule == "onecycle":
         warmup = max(1, int(0.2 * total))
         return keras.optimizers.schedules.CosineDecay(
-            recipe.learning_rate / 20, decay_steps=total - warmup, warmup_target=recipe.learning_rate,
+            recipe.learning_rate / 20,
+            decay_steps=total - warmup,
+            warmup_target=recipe.learning_rate,
             warmup_steps=warmup,
         )
     if recipe.schedule == "linear":
@@ -74,8 +81,10 @@ def _scaled(base: type) -> type:
         def apply(self, grads, trainable_variables=None):
             if self.gradient_scales and trainable_variables is not None:
                 trainable_variables = list(trainable_variables)
-                grads = [g if g is None else g * self.gradient_scales.get(v.path, 1.0)
-                         for g, v in zip(grads, trainable_variables, strict=True)]
+                grads = [
+                    g if g is None else g * self.gradient_scales.get(v.path, 1.0)
+                    for g, v in zip(grads, trainable_variables, strict=True)
+                ]
             return super().apply(grads, trainable_variables)
 
     Scaled.__name__ = f"Scaled{base.__name__}"
@@ -94,8 +103,11 @@ def bn_bias_scales(model, factor: float) -> dict[str, float]:
             if hasattr(layer, "layers"):
                 yield from layers(layer)
 
-    return {layer.beta.path: factor for layer in layers(model)
-            if isinstance(layer, keras.layers.BatchNormalization) and layer.center}
+    return {
+        layer.beta.path: factor
+        for layer in layers(model)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.center
+    }
 
 
 def make_optimizer(recipe: Recipe, steps_per_epoch: int, model=None):
@@ -110,11 +122,15 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int, model=None):
     if recipe.optimizer == "adam":
         cls, kwargs = keras.optimizers.Adam, {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
     elif recipe.optimizer == "adamw":
-        cls, kwargs = keras.optimizers.AdamW, {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2,
-                                               "weight_decay": recipe.weight_decay}
+        cls, kwargs = (
+            keras.optimizers.AdamW,
+            {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2, "weight_decay": recipe.weight_decay},
+        )
     elif recipe.optimizer == "sgd":
-        cls, kwargs = keras.optimizers.SGD, {"momentum": recipe.momentum, "nesterov": True,
-                                             "weight_decay": recipe.weight_decay or None}
+        cls, kwargs = (
+            keras.optimizers.SGD,
+            {"momentum": recipe.momentum, "nesterov": True, "weight_decay": recipe.weight_decay or None},
+        )
     else:
         raise UsageError(f"unknown optimizer {recipe.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
     if recipe.optimizer == "adam" and recipe.weight_decay:

@@ -93,8 +93,13 @@ def conv_layers(model: keras.Model) -> list:
     return [layer for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
 
 
-def visualize(model_dir: str | Path, output: str | Path, image: str | None = None, index: int | None = None,
-              data_dir: str | None = None) -> list[Path]:
+def visualize(
+    model_dir: str | Path,
+    output: str | Path,
+    image: str | None = None,
+    index: int | None = None,
+    data_dir: str | None = None,
+) -> list[Path]:
     """Write the first conv layer's filters and every conv layer's activation maps for one input as PNG grids."""
     import keras
 
@@ -108,8 +113,9 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
     if not convs:
         raise UsageError(f"{card.model} has no convolution layers to show")
     if image is not None:
-        pixels, _ = prepare_image(image, card.input_shape, "auto" if card.dataset in ("mnist", "fashion_mnist")
-                                  else False)
+        pixels, _ = prepare_image(
+            image, card.input_shape, "auto" if card.dataset in ("mnist", "fashion_mnist") else False
+        )
         source = Path(image).name
     else:
         images, labels = data.load_arrays(card.dataset, "test", data_dir)
@@ -125,8 +131,12 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
     rgb = kernel.shape[2] == 3
     filters = np.moveaxis(kernel, 3, 0) if rgb else np.moveaxis(kernel.mean(axis=2), 2, 0)
     shape = "x".join(map(str, kernel.shape))
-    written.append(_write(out / f"filters_{convs[0].name}.png",
-                          grid_png(filters, f"{convs[0].name}: {kernel.shape[3]} filters, kernel {shape}", rgb)))
+    written.append(
+        _write(
+            out / f"filters_{convs[0].name}.png",
+            grid_png(filters, f"{convs[0].name}: {kernel.shape[3]} filters, kernel {shape}", rgb),
+        )
+    )
 
     probe = keras.Model(model.inputs, [layer.output for layer in convs])
     maps = probe.predict(pixels[None], verbose=0)
@@ -140,4 +150,3 @@ def visualize(model_dir: str | Path, output: str | Path, image: str | None = Non
 def _write(path: Path, png: bytes) -> Path:
     artifacts.atomic_write_bytes(path, png)
     return path
-

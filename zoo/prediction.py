@@ -62,8 +62,10 @@ def to_pil(image: ImageLike):
             img = Image.open(path)  # reads the header only
         with img:
             if img.width * img.height > MAX_PIXELS:
-                raise ZooError(f"{path}: {img.width}x{img.height} pixels is over the limit of "
-                               f"{MAX_PIXELS // 1_000_000} megapixels (a decompression bomb?)")
+                raise ZooError(
+                    f"{path}: {img.width}x{img.height} pixels is over the limit of "
+                    f"{MAX_PIXELS // 1_000_000} megapixels (a decompression bomb?)"
+                )
             img.load()
             return img
     except FileNotFoundError:
@@ -73,8 +75,10 @@ def to_pil(image: ImageLike):
     except UnidentifiedImageError:
         raise ZooError(f"{path}: not an image PIL can read (PNG, JPEG, BMP, GIF, ...)") from None
     except Image.DecompressionBombError:  # PIL's own, larger limit, checked as it opens the file
-        raise ZooError(f"{path}: its header claims more pixels than the limit of {MAX_PIXELS // 1_000_000} "
-                       "megapixels (a decompression bomb?)") from None
+        raise ZooError(
+            f"{path}: its header claims more pixels than the limit of {MAX_PIXELS // 1_000_000} "
+            "megapixels (a decompression bomb?)"
+        ) from None
     except OSError as err:
         raise ZooError(f"{path}: unreadable image ({err})") from None
 

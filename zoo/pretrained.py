@@ -53,8 +53,9 @@ def locate(name: str) -> Path:
 
     tag = models.get_tag(name)
     if tag.weights is None:
-        raise WeightsNotFoundError(f"{tag.name} has a recipe but no trained weights; train it: "
-                                   f"zoo.train({tag.model!r}, {tag.dataset!r})")
+        raise WeightsNotFoundError(
+            f"{tag.name} has a recipe but no trained weights; train it: zoo.train({tag.model!r}, {tag.dataset!r})"
+        )
     places = [folder / tag.weights for folder in search_dirs()]
     found = next((p for p in places if (p / MODEL_FILE).is_file()), None)
     if found is None:
@@ -64,8 +65,10 @@ def locate(name: str) -> Path:
             f"into {places[0].parent} (or set {CACHE_ENV})"
         )
     if tag.sha256 and sha256(found / MODEL_FILE) != tag.sha256:
-        raise ModelFileError(f"{found / MODEL_FILE} is not the {tag.name} model zoo ships: its SHA-256 differs "
-                             f"from the tag's ({tag.sha256[:12]}...); replace it with the shipped file")
+        raise ModelFileError(
+            f"{found / MODEL_FILE} is not the {tag.name} model zoo ships: its SHA-256 differs "
+            f"from the tag's ({tag.sha256[:12]}...); replace it with the shipped file"
+        )
     return found
 
 
@@ -77,13 +80,20 @@ def resolve(model: str | os.PathLike) -> Path:
     from zoo import models
 
     if model not in models.list_tags():
-        raise ModelFileError(f"{model} is neither a model folder nor a pretrained tag "
-                             f"(tags: {', '.join(models.list_tags())})")
+        raise ModelFileError(
+            f"{model} is neither a model folder nor a pretrained tag (tags: {', '.join(models.list_tags())})"
+        )
     return locate(model)
 
 
-def create_model(name: str, *, pretrained: bool = False, input_shape: tuple[int, int, int] | None = None,
-                 num_classes: int | None = None, **kwargs: Any) -> keras.Model:
+def create_model(
+    name: str,
+    *,
+    pretrained: bool = False,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+    **kwargs: Any,
+) -> keras.Model:
     """Build ``name``, a model (``lenet5``) or a tag (``lenet5.mnist``: built for that dataset's images and
     classes); with ``pretrained``, load the tag's trained weights (a model name means its default dataset's tag)."""
     from zoo import artifacts, data, models
@@ -98,13 +108,17 @@ def create_model(name: str, *, pretrained: bool = False, input_shape: tuple[int,
         return models.create(model_name, input_shape=input_shape, num_classes=num_classes, **kwargs)
     tag = models.get_tag(name)
     if kwargs:
-        raise UsageError(f"pretrained {tag.name} is built as it was trained: builder arguments "
-                         f"({', '.join(f'`{k}`' for k in kwargs)}) do not apply; pass `pretrained=False`")
+        raise UsageError(
+            f"pretrained {tag.name} is built as it was trained: builder arguments "
+            f"({', '.join(f'`{k}`' for k in kwargs)}) do not apply; pass `pretrained=False`"
+        )
     model, card = artifacts.load(locate(tag.name))
     wanted = (tuple(input_shape or card.input_shape), int(num_classes or card.num_classes))
     if wanted != (tuple(card.input_shape), card.num_classes):
-        raise UsageError(f"pretrained {tag.name} takes {'x'.join(map(str, card.input_shape))} images and "
-                         f"gives {card.num_classes} classes; pass `pretrained=False` to build for other shapes")
+        raise UsageError(
+            f"pretrained {tag.name} takes {'x'.join(map(str, card.input_shape))} images and "
+            f"gives {card.num_classes} classes; pass `pretrained=False` to build for other shapes"
+        )
     return model
 
 
@@ -122,6 +136,13 @@ def tag_rows() -> list[dict[str, Any]]:
             accuracy, weights = card.scored_accuracy, str(folder)
         except (ZooError, KeyError):
             accuracy, weights = None, "not found" if tag.weights else "none (recipe only)"
-        rows.append({"tag": name, "accuracy": accuracy, "target": tag.target,
-                     "recipes": ["default", *sorted(tag.recipes)], "weights": weights})
+        rows.append(
+            {
+                "tag": name,
+                "accuracy": accuracy,
+                "target": tag.target,
+                "recipes": ["default", *sorted(tag.recipes)],
+                "weights": weights,
+            }
+        )
     return rows

@@ -79,13 +79,13 @@ def all_recipes() -> list[tuple[str, str, str, Recipe]]:
 
 def describe(recipe: Recipe) -> str:
     """A recipe in one line: optimizer, peak learning rate, schedule, epochs, batch, extras, augmentation."""
-    extras = [f"{k} {getattr(recipe, k):g}" for k in ("weight_decay", "label_smoothing", "ema")
-              if getattr(recipe, k)]
+    extras = [f"{k} {getattr(recipe, k):g}" for k in ("weight_decay", "label_smoothing", "ema") if getattr(recipe, k)]
     extras += [f"BN-bias lr x{recipe.bn_bias_lr:g}"] if recipe.bn_bias_lr != 1 else []
     extras += ["TTA"] if recipe.tta else []
-    return (f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {recipe.epochs} epochs of batch "
-            f"{recipe.batch_size}" + "".join(f", {e}" for e in extras)
-            + f", augment {'+'.join(recipe.augment) or 'none'}")
+    return (
+        f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {recipe.epochs} epochs of batch "
+        f"{recipe.batch_size}" + "".join(f", {e}" for e in extras) + f", augment {'+'.join(recipe.augment) or 'none'}"
+    )
 
 
 def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:

@@ -19,15 +19,36 @@ from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_card,
 from zoo.errors import UsageError, ZooError
 
 CSV_FIELDS = [
-    "model", "dataset", "test_accuracy", "test_accuracy_tta", "target", "reached", "test_loss", "val_accuracy",
-    "params", "epochs", "recipe", "batch_size", "optimizer", "learning_rate", "schedule", "augment", "train_images",
+    "model",
+    "dataset",
+    "test_accuracy",
+    "test_accuracy_tta",
+    "target",
+    "reached",
+    "test_loss",
+    "val_accuracy",
+    "params",
+    "epochs",
+    "recipe",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "schedule",
+    "augment",
+    "train_images",
     "training_seconds",
-    "train_images_per_s", "seconds_to_target_val", "seconds_to_99_val", "device", "onednn", "date", "command",
+    "train_images_per_s",
+    "seconds_to_target_val",
+    "seconds_to_99_val",
+    "device",
+    "onednn",
+    "date",
+    "command",
 ]
 
 DATASET_NOTES = {
     "cifar10": "the cifar10 these models were trained and scored on was rebuilt from JPEG copies of the images, "
-               "so accuracies differ slightly from those on the original pixels.",
+    "so accuracies differ slightly from those on the original pixels.",
 }
 
 
@@ -57,34 +78,36 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
         seconds = float(card.training_seconds or 0)
         train_images = int(card.examples.get("train", 0))
         history = read_history(card_path.parent) if (card_path.parent / HISTORY_FILE).exists() else {}
-        rows.append({
-            "model": card.model,
-            "dataset": card.dataset,
-            "test_accuracy": round(metrics["test_accuracy"], 4),
-            "test_accuracy_tta": round(metrics["test_accuracy_tta"], 4) if "test_accuracy_tta" in metrics else None,
-            "target": target,
-            "reached": "" if target is None else ("yes" if card.scored_accuracy >= target else "no"),
-            "test_loss": round(metrics["test_loss"], 4),
-            "val_accuracy": round(metrics.get("val_accuracy", float("nan")), 4),
-            "params": card.params,
-            "epochs": card.epochs,
-            "recipe": recipe_name,
-            "batch_size": recipe.get("batch_size"),
-            "optimizer": recipe.get("optimizer"),
-            "learning_rate": recipe.get("learning_rate"),
-            "schedule": recipe.get("schedule"),
-            "augment": "+".join(recipe.get("augment", [])) or "none",
-            "train_images": train_images,
-            "training_seconds": round(seconds, 1),
-            "train_images_per_s": round(train_images * card.epochs / seconds) if seconds else None,
-            "seconds_to_target_val": seconds_to(history, card.epoch_seconds, target),
-            "seconds_to_99_val": seconds_to(history, card.epoch_seconds, 0.99),
-            "device": card.runtime.get("device", "not recorded"),
-            "onednn": card.runtime.get("onednn"),
-            "date": card.date[:10],
-            "command": card.command,
-            "folder": Path(os.path.relpath(card_path.parent, root or Path(models_dir).parent)).as_posix(),
-        })
+        rows.append(
+            {
+                "model": card.model,
+                "dataset": card.dataset,
+                "test_accuracy": round(metrics["test_accuracy"], 4),
+                "test_accuracy_tta": round(metrics["test_accuracy_tta"], 4) if "test_accuracy_tta" in metrics else None,
+                "target": target,
+                "reached": "" if target is None else ("yes" if card.scored_accuracy >= target else "no"),
+                "test_loss": round(metrics["test_loss"], 4),
+                "val_accuracy": round(metrics.get("val_accuracy", float("nan")), 4),
+                "params": card.params,
+                "epochs": card.epochs,
+                "recipe": recipe_name,
+                "batch_size": recipe.get("batch_size"),
+                "optimizer": recipe.get("optimizer"),
+                "learning_rate": recipe.get("learning_rate"),
+                "schedule": recipe.get("schedule"),
+                "augment": "+".join(recipe.get("augment", [])) or "none",
+                "train_images": train_images,
+                "training_seconds": round(seconds, 1),
+                "train_images_per_s": round(train_images * card.epochs / seconds) if seconds else None,
+                "seconds_to_target_val": seconds_to(history, card.epoch_seconds, target),
+                "seconds_to_99_val": seconds_to(history, card.epoch_seconds, 0.99),
+                "device": card.runtime.get("device", "not recorded"),
+                "onednn": card.runtime.get("onednn"),
+                "date": card.date[:10],
+                "command": card.command,
+                "folder": Path(os.path.relpath(card_path.parent, root or Path(models_dir).parent)).as_posix(),
+            }
+        )
     return sorted(rows, key=lambda r: (r["dataset"], r["model"]))
 
 
@@ -105,8 +128,10 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[s
 def options(r: dict[str, Any]) -> str:
     """The settings a figure was measured with, in words."""
     onednn = {True: "on", False: "off"}.get(r.get("onednn"), "not recorded")
-    return (f"batch {r['batch_size']}, oneDNN {onednn}, XLA {'on' if r['jit_compile'] else 'off'}, "
-            f"steps/execution {r.get('steps_per_execution', 1)}, augment {'+'.join(r['augment']) or 'none'}")
+    return (
+        f"batch {r['batch_size']}, oneDNN {onednn}, XLA {'on' if r['jit_compile'] else 'off'}, "
+        f"steps/execution {r.get('steps_per_execution', 1)}, augment {'+'.join(r['augment']) or 'none'}"
+    )
 
 
 def _pct(x: float | None) -> str:
@@ -125,8 +150,12 @@ def render_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
-                    comparisons: list[dict[str, Any]], sweeps: list[dict[str, Any]] = ()) -> str:
+def render_markdown(
+    rows: list[dict[str, Any]],
+    benches: list[dict[str, Any]],
+    comparisons: list[dict[str, Any]],
+    sweeps: list[dict[str, Any]] = (),
+) -> str:
     out = [
         "# Results",
         "",
@@ -142,15 +171,17 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
         "|---|---|---:|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        recipe = (f"{r['recipe']}: {r['optimizer']} {r['learning_rate']:g} {r['schedule']}, batch {r['batch_size']}, "
-                  f"aug {r['augment']}")
+        recipe = (
+            f"{r['recipe']}: {r['optimizer']} {r['learning_rate']:g} {r['schedule']}, batch {r['batch_size']}, "
+            f"aug {r['augment']}"
+        )
         out.append(
             f"| {r['model']} | {r['dataset']} | {_pct(r['test_accuracy'])} | {_pct(r['test_accuracy_tta'])} | "
             f"{_pct(r['target'])} | "
             f"{r['reached'] or '—'} | {r['test_loss']:.4f} | {r['params']:,} | {r['epochs']} | {recipe} | "
             f"{r['training_seconds']:.0f} s | {r['train_images_per_s'] or '—'} | "
             f"{_seconds(r['seconds_to_target_val'])} | {r['device']} | "
-            f"{ {True: 'on', False: 'off'}.get(r['onednn'], 'not recorded')} |"
+            f"{ {True: 'on', False: 'off'}.get(r['onednn'], 'not recorded') } |"
         )
     out += ["", "Commands, curves and notes:", ""]
     for r in rows:
@@ -159,7 +190,9 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
     out += [""] + [f"Note: {n}" for n in notes] if notes else []
     if benches:
         out += [
-            "", "## Speed (`zoo bench`)", "",
+            "",
+            "## Speed (`zoo bench`)",
+            "",
             "| model | dataset | device | settings | train images/s | inference images/s (256) | (1) "
             "| latency p50 | p99 | machine | date |",
             "|---|---|---|---|---:|---:|---:|---:|---:|---|---|",
@@ -174,12 +207,21 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
                 f"{m['cpu']}, {m['cores']} cores, GPU: {', '.join(m['gpus']) or 'none'} | {b['date']} |"
             )
     for c in comparisons:
-        out += ["", f"## Side by side: {c['title']}", "", c["setup"], "",
-                "| run | seconds per epoch | images/s | vs the first row |", "|---|---:|---:|---:|"]
+        out += [
+            "",
+            f"## Side by side: {c['title']}",
+            "",
+            c["setup"],
+            "",
+            "| run | seconds per epoch | images/s | vs the first row |",
+            "|---|---:|---:|---:|",
+        ]
         base = next(r for r in c["runs"] if r["name"] == c["baseline"])
         for r in c["runs"]:
-            out.append(f"| {r['name']} | {r['seconds_per_epoch']:.1f} | {r['images_per_s']:,.0f} | "
-                       f"{r['images_per_s'] / base['images_per_s']:.2f}× |")
+            out.append(
+                f"| {r['name']} | {r['seconds_per_epoch']:.1f} | {r['images_per_s']:,.0f} | "
+                f"{r['images_per_s'] / base['images_per_s']:.2f}× |"
+            )
         out += [""] if c.get("targets") else []
         for what, ratio in c.get("targets", {}).items():
             need = float(what.split(">= ")[1].split("x")[0])
@@ -187,23 +229,33 @@ def render_markdown(rows: list[dict[str, Any]], benches: list[dict[str, Any]],
         out += ["", f"Machine: {c['machine']}; {c['date']}; `{c['command']}`."]
         if c.get("profile"):
             batch = c.get("profile_batch", 128)
-            out += ["", f"Where a LeNet-5 training step's time goes (TensorFlow ops, batch {batch}, the same machine):",
-                    "",
-                    "| op | ms per step |", "|---|---:|"]
+            out += [
+                "",
+                f"Where a LeNet-5 training step's time goes (TensorFlow ops, batch {batch}, the same machine):",
+                "",
+                "| op | ms per step |",
+                "|---|---:|",
+            ]
             out += [f"| {name} | {ms:.2f} |" for name, ms in c["profile"]]
             for what, ms in c.get("stream_ms_per_batch", {}).items():
                 out.append(f"| input stream alone, {what} (gather, augmentation; overlaps the step) | {ms:.2f} |")
     for sweep in sweeps:
         m = sweep["machine"]
         out += ["", f"## {sweep['title']}", "", "| setting | train images/s (median) | runs |", "|---|---:|---|"]
-        out += [f"| {r['setting']} | {r['median_images_per_s']:,.0f} | "
-                f"{', '.join(f'{v:,.0f}' for v in r['runs'])} |" for r in sweep["rows"]]
+        out += [
+            f"| {r['setting']} | {r['median_images_per_s']:,.0f} | {', '.join(f'{v:,.0f}' for v in r['runs'])} |"
+            for r in sweep["rows"]
+        ]
         out += ["", f"Machine: {m['cpu']}, {m['cores']} cores; {sweep['date']}; `{sweep['command']}`."]
     return "\n".join(out) + "\n"
 
 
-def write_results(models_dir: str | Path = "saved_models", bench_dir: str | Path = "benchmarks/results",
-                  output: str | Path = ".", check: bool = False) -> Iterator[tuple[Path, str]]:
+def write_results(
+    models_dir: str | Path = "saved_models",
+    bench_dir: str | Path = "benchmarks/results",
+    output: str | Path = ".",
+    check: bool = False,
+) -> Iterator[tuple[Path, str]]:
     """Write (or with ``check``, compare) RESULTS.md and results.csv; yields each file with what happened.
 
     Besides the shipped models, the recipe runs kept in ``<bench_dir>/../runs/*/card.json`` (seeds of a named

@@ -44,8 +44,9 @@ def locked(run_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise UsageError(f"{run_dir} is in use by another zoo train (pid {holder}); wait for it to finish"
-                             ) from None
+            raise UsageError(
+                f"{run_dir} is in use by another zoo train (pid {holder}); wait for it to finish"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -116,16 +117,24 @@ class RunState:
             self.epochs[epoch] = {k: float(v) for k, v in logs.items() if k != "learning_rate"}
             self.epoch_seconds[epoch] = round(seconds, 3)
             self.epoch, self.weights = epoch, name
-            atomic_write_text(self.dir / STATE_FILE, json.dumps({
-                "epoch": epoch, "weights": name,
-                "history": {str(k): v for k, v in sorted(self.epochs.items())},
-                "epoch_seconds": {str(k): v for k, v in sorted(self.epoch_seconds.items())},
-            }))
+            atomic_write_text(
+                self.dir / STATE_FILE,
+                json.dumps(
+                    {
+                        "epoch": epoch,
+                        "weights": name,
+                        "history": {str(k): v for k, v in sorted(self.epochs.items())},
+                        "epoch_seconds": {str(k): v for k, v in sorted(self.epoch_seconds.items())},
+                    }
+                ),
+            )
         except OSError as err:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise ZooError(f"could not write the checkpoint of epoch {epoch} in {self.dir} "
-                           f"({err.strerror or err}); the previous one is kept, rerun to resume") from None
+            raise ZooError(
+                f"could not write the checkpoint of epoch {epoch} in {self.dir} "
+                f"({err.strerror or err}); the previous one is kept, rerun to resume"
+            ) from None
         for old in self.dir.glob("*.weights.h5"):
             if old.name != name:
                 with contextlib.suppress(OSError):
@@ -134,8 +143,9 @@ class RunState:
 
 def damaged(run_dir: Path, err: Exception) -> DamagedRunState:
     reason = first_line(err, 160)
-    return DamagedRunState(f"the run state in {run_dir} is damaged ({reason}); pass `restart=True` to discard it "
-                           "and train from the start")
+    return DamagedRunState(
+        f"the run state in {run_dir} is damaged ({reason}); pass `restart=True` to discard it and train from the start"
+    )
 
 
 def checkpoint_callback(state: RunState):

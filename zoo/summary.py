@@ -46,8 +46,10 @@ def _window_formula(layer, in_shape: tuple, out_shape: tuple) -> str:
             size = f"W2 = ({w1} − {f} + 2·0)/{s} + 1 = {w2}"
         except UsageError:  # Keras floors: the window does not reach the last row/column
             w2 = (w1 - f) // s + 1
-            size = (f"W2 = ({w1} − {f} + 2·0)/{s} + 1 = {(w1 - f) / s + 1:.2f}, not whole: Keras floors it to {w2} "
-                    f"and drops the last {(w1 - f) % s} column(s)")
+            size = (
+                f"W2 = ({w1} − {f} + 2·0)/{s} + 1 = {(w1 - f) / s + 1:.2f}, not whole: Keras floors it to {w2} "
+                f"and drops the last {(w1 - f) % s} column(s)"
+            )
     elif s == 1:
         p = arith.same_padding(f) if f % 2 else (f - 1) / 2
         w2 = w1
@@ -91,6 +93,8 @@ def render(model: keras.Model) -> str:
         shape = "x".join(str(d) for d in r.output_shape[1:])
         macs = f"{r.macs:,}" if r.macs else ""
         lines.append(f"{r.name:<14} {r.kind:<20} {shape:<14} {r.params:>11,} {macs:>13}  {r.formula}")
-    lines.append(f"total parameters: {model.count_params():,}; multiply-adds per image: "
-                 f"{sum(r.macs for r in rows):,} (training costs about 3x that per image: forward and backward)")
+    lines.append(
+        f"total parameters: {model.count_params():,}; multiply-adds per image: "
+        f"{sum(r.macs for r in rows):,} (training costs about 3x that per image: forward and backward)"
+    )
     return "\n".join(lines)

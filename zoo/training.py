@@ -91,14 +91,17 @@ def _nan_guard():
             if not math.isfinite(loss):
                 raise Diverged(f"training diverged: loss {loss} at epoch {self.epoch + 1}, batch {batch + 1}")
             if loss > DIVERGENCE_FACTOR * max(self.first, 1.0):
-                raise Diverged(f"training diverged: loss {loss:.3g} at epoch {self.epoch + 1}, batch {batch + 1}, "
-                               f"over {DIVERGENCE_FACTOR:g}x its first value {self.first:.3g}")
+                raise Diverged(
+                    f"training diverged: loss {loss:.3g} at epoch {self.epoch + 1}, batch {batch + 1}, "
+                    f"over {DIVERGENCE_FACTOR:g}x its first value {self.first:.3g}"
+                )
 
     return _NanGuard()
 
 
-def score_test(model, dataset: str, data_dir: str | None, *, tta: bool = False, distributed_test=None
-               ) -> dict[str, float]:
+def score_test(
+    model, dataset: str, data_dir: str | None, *, tta: bool = False, distributed_test=None
+) -> dict[str, float]:
     """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
     training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
     ``distributed_test`` in which every worker takes part."""
@@ -115,9 +118,20 @@ def score_test(model, dataset: str, data_dir: str | None, *, tta: bool = False, 
     return metrics
 
 
-def make_card(model_name: str, dataset: str, info: data.DatasetInfo, model, recipe: Recipe, recipe_label: str,
-              metrics: dict[str, float], splits: data.Splits, seed: int, runtime: dict[str, Any],
-              state: runstate.RunState, command: str | None) -> ModelCard:
+def make_card(
+    model_name: str,
+    dataset: str,
+    info: data.DatasetInfo,
+    model,
+    recipe: Recipe,
+    recipe_label: str,
+    metrics: dict[str, float],
+    splits: data.Splits,
+    seed: int,
+    runtime: dict[str, Any],
+    state: runstate.RunState,
+    command: str | None,
+) -> ModelCard:
     """The card of a trained model: what it is, how it was trained, what it scored, on what."""
     return ModelCard(
         model=model_name,
@@ -223,7 +237,11 @@ def train(
         if done:
             log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
         train_stream = data.make_epoch_stream(
-            *splits.train_arrays, recipe.batch_size, seed=seed, first_epoch=done, epochs=recipe.epochs,
+            *splits.train_arrays,
+            recipe.batch_size,
+            seed=seed,
+            first_epoch=done,
+            epochs=recipe.epochs,
             augment=recipe.augment,
         )
         val, test = splits.val, splits.test
@@ -257,8 +275,13 @@ def train(
         try:
             if done < recipe.epochs:
                 model.fit(
-                    train_stream, validation_data=val, epochs=recipe.epochs, steps_per_epoch=steps,
-                    initial_epoch=done, callbacks=callbacks, shuffle=False,  # the stream shuffles, per epoch
+                    train_stream,
+                    validation_data=val,
+                    epochs=recipe.epochs,
+                    steps_per_epoch=steps,
+                    initial_epoch=done,
+                    callbacks=callbacks,
+                    shuffle=False,  # the stream shuffles, per epoch
                     # a progress bar on a terminal; one plain line per epoch in a log file
                     verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
                 )
@@ -271,19 +294,32 @@ def train(
             if not kept:
                 shutil.rmtree(run_dir, ignore_errors=True)
                 raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
-            raise Diverged(f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
-                           "lower `learning_rate` and pass `restart=True`") from None
-        metrics = score_test(model, dataset, data_dir, tta=recipe.tta, distributed_test=test if placement.workers > 1
-                             else None)
+            raise Diverged(
+                f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
+                "lower `learning_rate` and pass `restart=True`"
+            ) from None
+        metrics = score_test(
+            model, dataset, data_dir, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
+        )
         history = state.history()
-        metrics = {"val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
-                   "val_loss": history.get("val_loss", [float("nan")])[-1], **metrics}
-        runtime = {"mixed_precision": mixed_precision, "jit_compile": jit, "device": device_name,
-                   "onednn": onednn_enabled(), "strategy": placement.name, "replicas": placement.replicas,
-                   "workers": placement.workers}
+        metrics = {
+            "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
+            "val_loss": history.get("val_loss", [float("nan")])[-1],
+            **metrics,
+        }
+        runtime = {
+            "mixed_precision": mixed_precision,
+            "jit_compile": jit,
+            "device": device_name,
+            "onednn": onednn_enabled(),
+            "strategy": placement.name,
+            "replicas": placement.replicas,
+            "workers": placement.workers,
+        }
         label = "custom" if custom is not None and recipe_name == "default" else recipe_name
-        card = make_card(model_name, dataset, info, model, recipe, label, metrics, splits, seed, runtime, state,
-                         command)
+        card = make_card(
+            model_name, dataset, info, model, recipe, label, metrics, splits, seed, runtime, state, command
+        )
         test_acc, test_loss, tta_acc = metrics["test_accuracy"], metrics["test_loss"], metrics.get("test_accuracy_tta")
         if not placement.is_chief:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -32,12 +32,17 @@ class LocalResponseNormalization(layers.Layer):
 
 def overlapping_pool(x, name: str):
     """3×3 max pooling with stride 2; 'same' only where the map is already smaller than the window."""
-    return layers.MaxPooling2D(3, 2, padding="valid" if x.shape[1] >= 3 and x.shape[2] >= 3 else "same",
-                               name=name)(x)
+    return layers.MaxPooling2D(3, 2, padding="valid" if x.shape[1] >= 3 and x.shape[2] >= 3 else "same", name=name)(x)
 
 
-@register("alexnet", input_shape=(227, 227, 3), num_classes=1000, default_dataset="cifar10", min_input_size=63,
-          description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (62,378,344 params at 227x227, 1000)")
+@register(
+    "alexnet",
+    input_shape=(227, 227, 3),
+    num_classes=1000,
+    default_dataset="cifar10",
+    min_input_size=63,
+    description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (62,378,344 params at 227x227, 1000)",
+)
 def alexnet(input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.5) -> keras.Model:
     """rescale (x / 255) → conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool
     → conv3-5 384, 384, 256 @3×3 → pool → FC 4096 → dropout → FC 4096 → dropout → softmax."""
