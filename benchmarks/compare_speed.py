@@ -51,24 +51,8 @@ def run_json(cmd: list[str], name: str, onednn: str | None = None) -> dict:
 def zoo_run(name: str, epochs: int, workdir: Path, *flags: str) -> dict:
     """``zoo train lenet5`` as a user runs it (zoo picks the kernels: no TF_ENABLE_ONEDNN_OPTS set)."""
     out = workdir / "zoo-lenet5"
-    cmd = [
-        sys.executable,
-        "-m",
-        "zoo",
-        "train",
-        "lenet5",
-        "--dataset",
-        "mnist",
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        "--output",
-        str(out),
-        "--overwrite",
-        "--restart",
-        *flags,
-    ]
+    train = f"train lenet5 --dataset mnist --epochs {epochs} --device cpu --overwrite --restart --output"
+    cmd = [sys.executable, "-m", "zoo", *train.split(), str(out), *flags]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(None), cwd=workdir)
     if proc.returncode != 0:
         raise SystemExit(f"zoo train failed:\n{proc.stderr[-2000:]}")

@@ -69,27 +69,8 @@ def test_failed_save_keeps_the_previous_model(trained_lenet, tmp_path, monkeypat
 
 
 def _train_cmd(data_dir, out):
-    return [
-        sys.executable,
-        "-m",
-        "zoo",
-        "train",
-        "lenet5",
-        "--dataset",
-        "mnist",
-        "--epochs",
-        "5",
-        "--batch-size",
-        "16",
-        "--seed",
-        "1",
-        "--data-dir",
-        str(data_dir),
-        "--output",
-        str(out),
-        "--device",
-        "cpu",
-    ]
+    train = "train lenet5 --dataset mnist --epochs 5 --batch-size 16 --seed 1 --device cpu"
+    return [sys.executable, "-m", "zoo", *train.split(), "--data-dir", str(data_dir), "--output", str(out)]
 
 
 @pytest.mark.slow
