@@ -271,7 +271,8 @@ def train(
 @device_option
 @data_dir_option
 def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
-    """Score a saved model on a test split: loss, accuracy, per-class accuracy, confusion matrix."""
+    """Score MODEL_DIR (a saved-model folder or a pretrained tag such as lenet5.mnist) on a test split: loss,
+    accuracy, per-class accuracy, confusion matrix."""
     start_tensorflow(device)
     from zoo.device import use_device
     from zoo.evaluation import evaluate as run
@@ -317,7 +318,8 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
 )
 @data_dir_option
 def export(model_dir, formats, quantize, output, data_dir) -> None:
-    """Export a saved model for other applications and check each export's parity with Keras."""
+    """Export MODEL_DIR (a saved-model folder or a pretrained tag) for other applications and check each export's
+    parity with Keras."""
     start_tensorflow()
     from zoo.export import export as run
     from zoo.export import format_names
@@ -339,7 +341,8 @@ def export(model_dir, formats, quantize, output, data_dir) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
 def predict(model_dir, images, top_k, invert, as_json) -> None:
-    """Classify image files (PNG, JPEG, ... of any size and mode) with a saved model."""
+    """Classify image files (PNG, JPEG, ... of any size and mode) with MODEL_DIR, a saved-model folder or a
+    pretrained tag such as lenet5.mnist."""
     start_tensorflow()
     from zoo.prediction import predict as run
 

@@ -48,7 +48,7 @@ CSV_FIELDS = [
 
 DATASET_NOTES = {
     "cifar10": "the cifar10 these models were trained and scored on was rebuilt from JPEG copies of the images, "
-    "so accuracies differ slightly from those on the original pixels.",
+    "so accuracies are not those of the original pixels (the README's CIFAR-10 section compares them).",
 }
 
 

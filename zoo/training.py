@@ -165,6 +165,74 @@ def _read_run_params(run_dir: Path) -> dict[str, Any] | None:
         raise runstate.damaged(run_dir, err) from None
 
 
+def open_run_state(run_dir: Path, run_params: dict[str, Any], restart: bool) -> runstate.RunState:
+    """The run state in ``run_dir`` (inside its lock): emptied first with ``restart``; an unfinished run with other
+    settings is refused, so that a resume never mixes two runs."""
+    if restart:
+        for path in run_dir.iterdir() if run_dir.is_dir() else []:
+            if path.name != runstate.LOCK_FILE:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    saved = _read_run_params(run_dir)
+    if saved is not None and saved != run_params:
+        raise UsageError(
+            f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
+            "or pass `restart=True` to discard it"
+        )
+    state = runstate.RunState.open(run_dir)
+    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
+    return state
+
+
+def build_model(model_name: str, info: data.DatasetInfo, train_images, mixed_precision: bool):
+    """The registered model for the dataset's shape, in float32 or mixed_float16, initialized from the training
+    images where it needs them (e.g. a whitening layer computed from 5,000 of them, then frozen)."""
+    import keras
+
+    # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+    try:
+        model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    init_from_data = models.get_config(model_name).init_from_data
+    if init_from_data is not None:
+        init_from_data(model, train_images[:5000])
+    return model
+
+
+def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, callbacks: list, verbose) -> None:
+    """Fit the epochs ``state`` has not done yet (checkpointing each one into it); a divergence keeps the last
+    good checkpoint, or nothing where no epoch completed."""
+    done = state.epoch
+    try:
+        if done < epochs:
+            model.fit(
+                stream,
+                validation_data=val,
+                epochs=epochs,
+                steps_per_epoch=steps,
+                initial_epoch=done,
+                callbacks=callbacks,
+                shuffle=False,  # the stream shuffles, per epoch
+                # a progress bar on a terminal; one plain line per epoch in a log file
+                verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+            )
+        else:  # every epoch was done before a stop during the final scoring or save: nothing left to fit
+            state.restore(model)
+            if model.optimizer.use_ema:  # as fit does at its end: the averaged weights become the model's
+                model.optimizer.finalize_variable_values(model.trainable_variables)
+    except Diverged as err:
+        kept = state.epoch
+        if not kept:
+            shutil.rmtree(state.dir, ignore_errors=True)
+            raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
+        raise Diverged(
+            f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {state.dir}; "
+            "lower `learning_rate` and pass `restart=True`"
+        ) from None
+
+
 def train(
     model_name: str,
     dataset: str,
@@ -217,18 +285,7 @@ def train(
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
     with runstate.locked(run_dir):  # held until the model folder is saved and the run state removed
-        if restart:
-            for path in run_dir.iterdir() if run_dir.is_dir() else []:
-                if path.name != runstate.LOCK_FILE:
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-        saved = _read_run_params(run_dir)
-        if saved is not None and saved != run_params:
-            raise UsageError(
-                f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
-                "or pass `restart=True` to discard it"
-            )
-        state = runstate.RunState.open(run_dir)
-        artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
+        state = open_run_state(run_dir, run_params, restart)
         done = state.epoch
 
         keras.utils.set_random_seed(seed)
@@ -250,16 +307,7 @@ def train(
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
-            # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
-            previous = keras.mixed_precision.global_policy()
-            keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
-            try:
-                model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
-            finally:
-                keras.mixed_precision.set_global_policy(previous)
-            init_from_data = models.get_config(model_name).init_from_data
-            if init_from_data is not None:  # e.g. a whitening layer computed from 5,000 training images, then frozen
-                init_from_data(model, splits.train_arrays[0][:5000])
+            model = build_model(model_name, info, splits.train_arrays[0], mixed_precision)
             compile_model(model, recipe, steps, jit)
         if placement.workers > 1:
             x, y = splits.train_arrays
@@ -272,32 +320,7 @@ def train(
         callbacks = [_nan_guard(), runstate.checkpoint_callback(state)]
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
-        try:
-            if done < recipe.epochs:
-                model.fit(
-                    train_stream,
-                    validation_data=val,
-                    epochs=recipe.epochs,
-                    steps_per_epoch=steps,
-                    initial_epoch=done,
-                    callbacks=callbacks,
-                    shuffle=False,  # the stream shuffles, per epoch
-                    # a progress bar on a terminal; one plain line per epoch in a log file
-                    verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
-                )
-            else:  # every epoch was done before a stop during the final scoring or save: nothing left to fit
-                state.restore(model)
-                if model.optimizer.use_ema:  # as fit does at its end: the averaged weights become the model's
-                    model.optimizer.finalize_variable_values(model.trainable_variables)
-        except Diverged as err:
-            kept = state.epoch
-            if not kept:
-                shutil.rmtree(run_dir, ignore_errors=True)
-                raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
-            raise Diverged(
-                f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {run_dir}; "
-                "lower `learning_rate` and pass `restart=True`"
-            ) from None
+        fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
         metrics = score_test(
             model, dataset, data_dir, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
         )
