@@ -11,6 +11,7 @@ import pytest
 
 from zoo import export
 from zoo.errors import UsageError
+from zoo.pretrained import sha256
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -36,7 +37,7 @@ def test_every_format_passes_its_parity_check(exported):
     card = json.loads((model_dir / "card.json").read_text())
     for name, entry in card["exports"].items():
         path = model_dir / entry["path"]
-        assert path.exists() and entry["sha256"] == export.file_sha256(path), name
+        assert path.exists() and entry["sha256"] == sha256(path), name
 
 
 def test_savedmodel_has_serving_signatures_and_class_names(exported):

@@ -18,7 +18,6 @@ Every format takes raw pixels, as the model does (its first layer scales them by
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
@@ -32,7 +31,7 @@ import numpy as np
 
 from zoo import artifacts
 from zoo.errors import UsageError, ZooError, first_line
-from zoo.pretrained import resolve
+from zoo.pretrained import resolve, sha256
 from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
@@ -42,19 +41,6 @@ if TYPE_CHECKING:
 
 # Probabilities from a float export must match Keras' to this absolute tolerance.
 FLOAT_TOLERANCE = 1e-4
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            digest.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _class_names(card: ModelCard) -> list[str]:
@@ -375,7 +361,7 @@ def export(
                 dest = out_dir / FORMATS[name].filename
                 with artifacts.atomic_path(dest) as tmp:
                     os.replace(Path(staging) / FORMATS[name].filename, tmp)
-                result["sha256"] = file_sha256(dest)
+                result["sha256"] = sha256(dest)
     card.exports.update({k: v for k, v in results.items() if v["parity"]["ok"]})
     artifacts.write_card(model_dir, card)
     return results
