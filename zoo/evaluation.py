@@ -10,6 +10,7 @@ import numpy as np
 from zoo import artifacts, data
 from zoo.card import ModelCard
 from zoo.errors import UsageError
+from zoo.pretrained import resolve
 
 
 def check_compatible(card: ModelCard, dataset: str) -> None:
@@ -86,10 +87,11 @@ def evaluate(
     """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset); with
     ``tta``, on the mean of the test-time-augmented views (:data:`TTA_VIEWS`)."""
 
-    card = artifacts.read_card(model_dir)
+    folder = resolve(model_dir)  # a tag is located (and its weights hashed) once, not by each read below
+    card = artifacts.read_card(folder)
     dataset = dataset or card.dataset
     check_compatible(card, dataset)
-    model, card = artifacts.load(model_dir)
+    model, card = artifacts.load(folder)
     info = data.dataset_info(dataset, data_dir)
     images, labels = data.load_arrays(dataset, "test", data_dir)
     if log:
