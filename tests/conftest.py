@@ -1,11 +1,57 @@
-"""Shared fixtures: tiny, learnable, synthetic datasets served through tfds' own mocking (no real data)."""
+"""Shared fixtures: tiny, learnable, synthetic datasets served through tfds' own mocking (no real data).
+
+The suite is hermetic, whatever machine runs it: before anything imports TensorFlow or tfds, HOME becomes an empty
+folder (no ``~/tensorflow_datasets``, ``~/.cache/zoo`` or ``~/.keras``), TFDS_DATA_DIR and ZOO_CACHE are unset
+(subprocesses inherit all three), and this process may connect to loopback only. A test that silently needs real
+data or the network fails here as it would on a bare machine.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
+import socket
+import tempfile
 from pathlib import Path
+
+HERMETIC_HOME = tempfile.mkdtemp(prefix="zoo-test-home-")
+os.environ["HOME"] = HERMETIC_HOME
+for _var in ("TFDS_DATA_DIR", "ZOO_CACHE", "XDG_CACHE_HOME"):
+    os.environ.pop(_var, None)
+
+
+def _is_loopback(host) -> bool:
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_getaddrinfo, _connect = socket.getaddrinfo, socket.socket.connect
+
+
+def _loopback_getaddrinfo(host, *args, **kwargs):
+    if not _is_loopback(host.decode() if isinstance(host, bytes) else host):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests are offline: no lookup of {host}")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def _loopback_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise ConnectionRefusedError(f"tests are offline: no connection to {address[0]}")
+    return _connect(self, address)
+
+
+socket.getaddrinfo, socket.socket.connect = _loopback_getaddrinfo, _loopback_connect
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(HERMETIC_HOME, ignore_errors=True)
+
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not os.environ.get("ZOO_TEST_GPU"):  # tests never depend on a GPU; ZOO_TEST_GPU=1 pytest -m gpu uses one

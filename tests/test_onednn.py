@@ -27,7 +27,7 @@ ENTRIES = {
 
 def probe(entry: str, env_value: str | None) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(ROOT / "src")
     if env_value is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = env_value
     proc = subprocess.run(

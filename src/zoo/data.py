@@ -7,9 +7,11 @@ split (deterministic); the test split is for evaluation only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,12 +88,31 @@ def _builder(name: str, data_dir: str | None):
         except Exception as err:  # no internet, proxy, disk: all end the same way for the user
             where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
             reason = first_line(err, 160)
-            raise DataNotFoundError(
-                f"dataset {name!r} is not prepared in {where} and could not be downloaded ({reason}); "
-                f"with no internet, prepare it from downloaded files: zoo data import {name} --from DIR"
+            nearby = _prepared_nearby(name, Path(where).expanduser())
+            hint = (
+                f"it is prepared in {nearby}: pass `data_dir='{nearby}'`"
+                if nearby
+                else "point `data_dir` (or TFDS_DATA_DIR) at the folder where it is prepared, or, with no internet, "
+                f"prepare it from downloaded files: zoo data import {name} --from DIR"
                 + (f" --data-dir {data_dir}" if data_dir else "")
+            )
+            raise DataNotFoundError(
+                f"dataset {name!r} is not prepared in {where} and could not be downloaded ({reason}); {hint}"
             ) from None
     return builder
+
+
+def _prepared_nearby(name: str, where: Path) -> Path | None:
+    """A tfds data folder one level off ``where`` that holds ``name`` (``where/tensorflow_datasets/mnist/3.0.1``,
+    or ``where`` being the dataset's own folder): the usual slip when pointing at a copied folder."""
+    candidates = [where.parent] if where.name == name else []
+    with contextlib.suppress(OSError):
+        candidates += sorted(p for p in where.iterdir() if p.is_dir())
+    for folder in candidates:
+        with contextlib.suppress(OSError):
+            if any((v / "dataset_info.json").is_file() for v in (folder / name).iterdir()):
+                return folder
+    return None
 
 
 def dataset_info(name: str, data_dir: str | None = None) -> DatasetInfo:

@@ -15,6 +15,7 @@ import click
 
 from zoo.artifacts import check_file_output, check_writable
 from zoo.card import MAX_CLASSES
+from zoo.data import AUGMENTATIONS
 from zoo.device import DEVICES
 from zoo.distribute import STRATEGIES
 from zoo.errors import UsageError, ZooError, for_cli
@@ -51,16 +52,15 @@ class ZooGroup(click.Group):
             click.echo(f"zoo: error: {for_cli(str(err))}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            ctx = getattr(err, "ctx", None)
-            where = f"zoo {ctx.info_name}" if ctx and ctx.parent else "zoo"
-            click.echo(f"{where}: error: {err.format_message()}", err=True)
+            click.echo(f"zoo: error: {err.format_message()}", err=True)
             sys.exit(err.exit_code)
         except OSError as err:  # a full disk, a permission, a folder that is a file: the system's own words
             where = f": {err.filename}" if getattr(err, "filename", None) else ""
             click.echo(f"zoo: error: {err.strerror or err}{where}", err=True)
             sys.exit(1)
-        except (click.Abort, KeyboardInterrupt):
-            click.echo("zoo: interrupted", err=True)
+        except (click.Abort, KeyboardInterrupt) as err:
+            reason = str(err.__cause__ or err)  # click turns a KeyboardInterrupt into Abort
+            click.echo("zoo: interrupted" + (f"; {reason}" if reason else ""), err=True)
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
@@ -145,11 +145,13 @@ def list_cmd(recipes) -> None:
         click.echo(f"{name:<12} {params:>12,}  {shape:<14} {config.description}")
     from zoo.pretrained import tag_rows
 
-    click.echo(f"\n{'pretrained tag':<22} {'test acc':>8} {'target':>7}  recipes        weights")
+    click.echo(f"\n{'pretrained tag':<22} {'test acc':>8} {'w/ TTA':>8} {'target':>7}  recipes        weights")
     for row in tag_rows():
-        accuracy = f"{row['accuracy']:.2%}" if row["accuracy"] is not None else "-"
+        accuracy, tta = (f"{row[k]:.2%}" if row[k] is not None else "-" for k in ("accuracy", "accuracy_tta"))
         target = f"{row['target']:.1%}" if row["target"] else ""
-        click.echo(f"{row['tag']:<22} {accuracy:>8} {target:>7}  {', '.join(row['recipes']):<14} {row['weights']}")
+        click.echo(
+            f"{row['tag']:<22} {accuracy:>8} {tta:>8} {target:>7}  {', '.join(row['recipes']):<14} {row['weights']}"
+        )
     click.echo("\ndataset         image     classes")
     for name in data.list_datasets():
         shape, classes = data.DATASETS[name]
@@ -184,7 +186,7 @@ def info(model_dir) -> None:
 @click.option(
     "--augment",
     default=None,
-    help="Comma-separated: flip, shift, translate, distort; 'none' for none (default: the recipe's).",
+    help=f"Comma-separated: {', '.join(AUGMENTATIONS)}; 'none' for none (default: the recipe's).",
 )
 @click.option(
     "--seed",
@@ -193,7 +195,7 @@ def info(model_dir) -> None:
     show_default=True,
     help="Seed for Python, NumPy and TensorFlow.",
 )
-@click.option("--output", "-o", default=None, help="Model folder (default: saved_models/MODEL-DATASET).")
+@click.option("--output", "-o", default=None, help="Model folder (default: runs/MODEL-DATASET).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
 @click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 compute with a float32 softmax (for GPUs).")
@@ -238,27 +240,33 @@ def train(
     from zoo.training import train as run
 
     dataset = models.get_config(model).default_dataset if dataset is None else dataset
-    run(
-        model,
-        dataset,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        seed=seed,
-        recipe_name=recipe_name,
-        augment=None if augment is None else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
-        output=output,
-        overwrite=overwrite,
-        restart=restart,
-        mixed_precision=mixed_precision,
-        jit=jit,
-        tensorboard=tensorboard,
-        device=device,
-        strategy=strategy,
-        data_dir=data_dir,
-        command=_command_line(),
-        log=click.echo,
-    )
+    command = _command_line()
+    try:
+        run(
+            model,
+            dataset,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            recipe_name=recipe_name,
+            augment=None
+            if augment is None
+            else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
+            output=output,
+            overwrite=overwrite,
+            restart=restart,
+            mixed_precision=mixed_precision,
+            jit=jit,
+            tensorboard=tensorboard,
+            device=device,
+            strategy=strategy,
+            data_dir=data_dir,
+            command=command,
+            log=click.echo,
+        )
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"run `{command}` again to resume from the last completed epoch") from None
 
 
 @cli.command()
@@ -351,7 +359,7 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     for r in results:
         if r.error:
-            click.echo(f"zoo predict: error: {r.error}", err=True)
+            click.echo(f"zoo: error: {r.error}", err=True)
         elif not as_json:
             guesses = ", ".join(f"{t['class_name']} {t['probability']:.3f}" for t in r.top_k)
             click.echo(f"{r.source}: {guesses}" + (" (inverted)" if r.inverted else ""))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from zoo.errors import UnknownNameError
+from zoo.errors import UnknownNameError, plural
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def describe(recipe: Recipe) -> str:
     extras += [f"BN-bias lr x{recipe.bn_bias_lr:g}"] if recipe.bn_bias_lr != 1 else []
     extras += ["TTA"] if recipe.tta else []
     return (
-        f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {recipe.epochs} epochs of batch "
+        f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {plural(recipe.epochs, 'epoch')} of batch "
         f"{recipe.batch_size}" + "".join(f", {e}" for e in extras) + f", augment {'+'.join(recipe.augment) or 'none'}"
     )
 

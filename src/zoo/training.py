@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, distribute, models, runstate
 from zoo.card import ModelCard
 from zoo.device import library_versions, onednn_enabled, use_device
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, plural
 from zoo.optim import compile_model
 from zoo.plots import curves_png
+from zoo.pretrained import restore_hint, tag_of_folder
 from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED, Recipe, get_recipe
 
 if TYPE_CHECKING:
@@ -37,7 +38,24 @@ class TrainResult:
 
 
 def default_output(model: str, dataset: str) -> Path:
-    return Path("saved_models") / f"{model}-{dataset}"
+    """Where a run goes when no output is named: ``runs/<model>-<dataset>``, never the shipped weights."""
+    return Path("runs") / f"{model}-{dataset}"
+
+
+def check_not_shipped(out: Path, named: bool, overwrite: bool, log) -> None:
+    """The folder of a pretrained tag's weights is replaced only when named as the output and with ``overwrite``
+    (and the log says how to get the shipped one back); by default, never."""
+    tag = tag_of_folder(out) if out.exists() else None
+    if tag is None:
+        return
+    if not named:
+        raise UsageError(f"{out} holds the shipped weights of the pretrained tag {tag}; name another `output`")
+    if not overwrite:
+        raise UsageError(
+            f"{out} holds the shipped weights of the pretrained tag {tag}; name another `output`, "
+            "or pass `overwrite=True` to replace them"
+        )
+    log(f"Replacing the shipped weights of {tag} in {out}; to get them back, {restore_hint(out)}")
 
 
 def check_positive(**values: float | None) -> None:
@@ -158,28 +176,36 @@ def make_card(
 def _read_run_params(run_dir: Path) -> dict[str, Any] | None:
     """The settings of the unfinished run in ``run_dir``, or None where none was started."""
     try:
-        return json.loads((run_dir / "run.json").read_text())
+        params = json.loads((run_dir / "run.json").read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
         raise runstate.damaged(run_dir, err) from None
+    if not isinstance(params, dict):
+        raise runstate.damaged(run_dir, ValueError("run.json is not an object"))
+    return params
 
 
-def open_run_state(run_dir: Path, run_params: dict[str, Any], restart: bool) -> runstate.RunState:
+def open_run_state(
+    run_dir: Path, run_params: dict[str, Any], restart: bool, command: str | None = None
+) -> runstate.RunState:
     """The run state in ``run_dir`` (inside its lock): emptied first with ``restart``; an unfinished run with other
-    settings is refused, so that a resume never mixes two runs."""
+    settings is refused, naming the command that resumes it, so that a resume never mixes two runs."""
     if restart:
         for path in run_dir.iterdir() if run_dir.is_dir() else []:
             if path.name != runstate.LOCK_FILE:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
     saved = _read_run_params(run_dir)
+    saved_command = saved.pop("command", None) if saved is not None else None
     if saved is not None and saved != run_params:
+        resume = f"`{saved_command}`" if saved_command else "its command"
         raise UsageError(
-            f"{run_dir} holds an unfinished run with other settings; rerun its command to resume, "
+            f"{run_dir} holds an unfinished run with other settings; rerun {resume} to resume it, "
             "or pass `restart=True` to discard it"
         )
     state = runstate.RunState.open(run_dir)
-    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(run_params))
+    stored = {**run_params, "command": saved_command or command} if (saved_command or command) else run_params
+    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(stored))
     return state
 
 
@@ -274,7 +300,11 @@ def train(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
     data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
-    out = artifacts.check_model_output(default_output(model_name, dataset) if output is None else output, overwrite)
+    out = default_output(model_name, dataset) if output is None else output
+    if str(out).strip():  # (an empty name is refused by check_model_output)
+        check_not_shipped(Path(out), output is not None, overwrite, log)
+    out = artifacts.check_model_output(out, overwrite)
+    distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
     device_name = use_device(device)
     log(f"Device: {device_name}")
     data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
@@ -285,14 +315,14 @@ def train(
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
     with runstate.locked(run_dir):  # held until the model folder is saved and the run state removed
-        state = open_run_state(run_dir, run_params, restart)
+        state = open_run_state(run_dir, run_params, restart, command)
         done = state.epoch
 
         keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
         splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
         if done:
-            log(f"Resuming from {run_dir}: {done} of {recipe.epochs} epochs done")
+            log(f"Resuming from {run_dir}: {done} of {plural(recipe.epochs, 'epoch')} done")
         train_stream = data.make_epoch_stream(
             *splits.train_arrays,
             recipe.batch_size,
@@ -315,7 +345,7 @@ def train(
         log(
             f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
             f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
-            f"{recipe.epochs} epochs of batch {recipe.batch_size}"
+            f"{plural(recipe.epochs, 'epoch')} of batch {recipe.batch_size}"
         )
         callbacks = [_nan_guard(), runstate.checkpoint_callback(state)]
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)

@@ -214,12 +214,12 @@ def save(
 def read_card(model_dir: str | os.PathLike) -> ModelCard:
     """The card of a saved model (a folder, or a pretrained tag such as ``lenet5.mnist``); a missing or unreadable
     one is a one-line error."""
-    from zoo.pretrained import resolve
+    from zoo.pretrained import resolve, suggest_tag
 
     model_dir = resolve(model_dir)
     recover(model_dir)
     if not model_dir.exists():
-        raise ModelFileError(f"model folder {model_dir} does not exist")
+        raise ModelFileError(f"model folder {model_dir} does not exist{suggest_tag(model_dir)}")
     if not model_dir.is_dir():
         raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE

@@ -107,7 +107,7 @@ def evaluate(
         "model": card.model,
         "dataset": dataset,
         "examples": int(len(labels)),
-        "tta": [view for view, _ in TTA_VIEWS] if tta else [],
+        "tta": [view for view, _ in TTA_VIEWS] if tta else None,  # the views averaged, or None: single view
         "loss": loss,
         "accuracy": accuracy,
         "per_class_accuracy": {name: float(a) for name, a in zip(names, per_class, strict=True)},

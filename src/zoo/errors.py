@@ -62,3 +62,8 @@ def for_cli(message: str) -> str:
         return f"{name} {value.strip(chr(39) + chr(34))}"
 
     return _ARGUMENT.sub(flag, message)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``: a count with its noun, for messages."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

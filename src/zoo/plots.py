@@ -38,6 +38,8 @@ def _png(fig) -> bytes:
 def curves_png(runs: dict[str, dict[str, list[float]]]) -> bytes:
     """Loss and accuracy per epoch, train (solid) vs validation (dashed), one colour per run."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for i, (label, history) in enumerate(runs.items()):
         color = f"C{i}"
@@ -48,6 +50,7 @@ def curves_png(runs: dict[str, dict[str, list[float]]]) -> bytes:
             if f"val_{metric}" in history:
                 ax.plot(epochs, history[f"val_{metric}"], color=color, linestyle="--", label=f"{label} val")
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, never 2.5
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)

@@ -110,7 +110,11 @@ def predict(
     top_k: int = 3,
     invert: bool | str | None = None,
 ) -> list[Prediction]:
-    """Top-k predictions for each image; an unreadable one gets ``error`` set and the rest are still predicted.
+    """Top-k predictions for each image, in order.
+
+    A batch of files is not lost to one bad file: an image that cannot be read or decoded comes back as a
+    ``Prediction`` with ``error`` set (and no ``top_k``) and the others are still predicted; check ``error`` on
+    each result. A bad argument or model (``top_k``, a missing model folder) raises as everywhere else.
 
     ``invert`` defaults to ``"auto"`` for models trained on MNIST-style data and ``False`` otherwise.
     """

@@ -100,7 +100,7 @@ def train(
 ) -> TrainResult:
     """Train ``model`` on ``dataset`` with a recipe (a name such as ``"default"`` or ``"fast"``, or a
     :class:`zoo.recipes.Recipe`), overridden by ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` where
-    given, and save it to ``output`` (default ``saved_models/<model>-<dataset>``; an existing folder needs
+    given, and save it to ``output`` (default ``runs/<model>-<dataset>``; an existing folder needs
     ``overwrite=True``). An interrupted run resumes when called again with the same arguments."""
     _start_tensorflow()
     from zoo.training import train as _train

@@ -56,6 +56,14 @@ def _cluster() -> tuple[dict[str, Any], str, int]:
     return cluster, task_type, index
 
 
+def check(name: str) -> None:
+    """``name`` is a known strategy, and ``multiworker`` has a valid ``TF_CONFIG``: checked before any work."""
+    if name not in STRATEGIES:
+        raise UsageError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    if name == "multiworker":
+        _cluster()
+
+
 def place(name: str = "auto") -> Placement:
     """Build the strategy ``name`` (auto | one | mirrored | multiworker).
 
@@ -69,8 +77,7 @@ def place(name: str = "auto") -> Placement:
     """
     import tensorflow as tf
 
-    if name not in STRATEGIES:
-        raise UsageError(f"unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    check(name)
     if name == "multiworker":
         cluster, task_type, index = _cluster()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()

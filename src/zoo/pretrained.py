@@ -3,10 +3,10 @@
 A tag's weights are a saved-model folder (``model.keras`` and ``card.json``) named by the tag (``lenet5-mnist``
 for ``lenet5.mnist``). They are looked up, in order, in:
 
-1. the cache folder: ``$ZOO_CACHE`` if set, else ``~/.cache/zoo`` (copy a model folder there to use it with an
-   installed zoo), then
-2. the ``saved_models/`` folder of the zoo source tree that zoo is installed from (``pip install -e .``),
-   which ships every tag's weights,
+1. the cache folder: ``$ZOO_CACHE`` if set, else ``~/.cache/zoo`` (a model folder copied there wins), then
+2. the package's own ``weights/`` folder, where an installed wheel (``pip install .``, ``pip install git+URL``)
+   carries every tag's ``model.keras`` and ``card.json`` (setup.py copies them in), then
+3. the ``saved_models/`` folder of the source tree an editable install (``pip install -e .``) runs from,
 
 and ``model.keras`` must have the SHA-256 the tag records: a changed or damaged file is refused, not loaded.
 """
@@ -33,8 +33,9 @@ class WeightsNotFoundError(ZooError, FileNotFoundError):
 
 def search_dirs() -> list[Path]:
     """The folders searched for a tag's weights folder, in order."""
-    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser()
-    return [cache, Path(__file__).resolve().parent.parent / "saved_models"]
+    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser().resolve()
+    here = Path(__file__).resolve().parent
+    return [cache, here / "weights", here.parent.parent / "saved_models"]
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -71,9 +72,41 @@ def locate(name: str) -> Path:
     if tag.sha256 and sha256(found / MODEL_FILE) != tag.sha256:
         raise ModelFileError(
             f"{found / MODEL_FILE} is not the {tag.name} model zoo ships: its SHA-256 differs "
-            f"from the tag's ({tag.sha256[:12]}...); replace it with the shipped file"
+            f"from the tag's ({tag.sha256[:12]}...); {restore_hint(found)}"
         )
     return found
+
+
+def restore_hint(folder: Path) -> str:
+    """How to get a tag's shipped weights folder back, by where ``folder`` is."""
+    cache, package, source = search_dirs()
+    folder = folder.resolve()
+    if folder.parent == cache:
+        return f"remove this copy (rm -r {folder}) to use the weights zoo ships"
+    if folder.parent == package:
+        return "reinstall zoo to restore them (pip install --force-reinstall --no-deps from where you installed it)"
+    return f"restore the shipped folder with: git -C {source.parent} checkout -- saved_models/{folder.name}"
+
+
+def tag_of_folder(folder: str | os.PathLike) -> str | None:
+    """The pretrained tag whose weights folder ``folder`` is (in any place searched), or None."""
+    from zoo import models
+
+    target = Path(folder).resolve()
+    for name in models.list_tags():
+        weights = models.get_tag(name).weights
+        if weights and any((place / weights).resolve() == target for place in search_dirs()):
+            return name
+    return None
+
+
+def suggest_tag(folder: str | os.PathLike) -> str:
+    """`` (did you mean the pretrained tag lenet5.mnist?)`` for a missing folder named like a tag's weights."""
+    from zoo import models
+
+    name = Path(folder).name
+    matches = [t for t in models.list_tags() if models.get_tag(t).weights == name or t == name.replace("-", ".", 1)]
+    return f" (did you mean the pretrained tag {matches[0]}?)" if matches else ""
 
 
 def resolve(model: str | os.PathLike) -> Path:
@@ -127,8 +160,8 @@ def create_model(
 
 
 def tag_rows() -> list[dict[str, Any]]:
-    """Every tag with its recipes, target, and the test accuracy its weights' card records (None where the
-    weights are not found): what ``zoo list`` shows."""
+    """Every tag with its recipes, target, and the test accuracy its weights' card records, single view and with
+    test-time augmentation (None where not scored or the weights are not found): what ``zoo list`` shows."""
     from zoo import artifacts, models
 
     rows = []
@@ -137,13 +170,18 @@ def tag_rows() -> list[dict[str, Any]]:
         try:
             folder = locate(name)
             card = artifacts.read_card(folder)
-            accuracy, weights = card.scored_accuracy, str(folder)
+            accuracy, tta, weights = (
+                card.metrics.get("test_accuracy"),
+                card.metrics.get("test_accuracy_tta"),
+                str(folder),
+            )
         except (ZooError, KeyError):
-            accuracy, weights = None, "not found" if tag.weights else "none (recipe only)"
+            accuracy, tta, weights = None, None, "not found" if tag.weights else "none (recipe only)"
         rows.append(
             {
                 "tag": name,
-                "accuracy": accuracy,
+                "accuracy": accuracy,  # single view
+                "accuracy_tta": tta,  # with test-time augmentation, where the recipe scores it
                 "target": tag.target,
                 "recipes": ["default", *sorted(tag.recipes)],
                 "weights": weights,
