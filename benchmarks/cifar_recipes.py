@@ -17,7 +17,7 @@ import shutil
 import statistics
 from pathlib import Path
 
-from zoo.recipes import get_recipe
+from zoo.tags import get_recipe
 
 RUNS = Path(__file__).resolve().parent / "runs"
 FAST = get_recipe("cifar_cnn", "cifar10", "fast")  # the default compressed into 4 epochs

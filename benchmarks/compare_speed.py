@@ -115,7 +115,7 @@ def profile_stream(batch: int = 256, batches: int = 300, data_dir: str | None = 
     """Milliseconds per batch of the training input stream alone (gather, augmentation), with and without the
     default recipe's augmentation: the part of an epoch around the step."""
     from zoo import data
-    from zoo.recipes import get_recipe
+    from zoo.tags import get_recipe
 
     x, y = data.load_arrays("mnist", "train", data_dir)
     result = {}

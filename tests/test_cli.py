@@ -8,13 +8,23 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error, run
 
+from zoo import tags
+
 
 def test_list_shows_models_with_parameter_counts_and_datasets(cli_runner, zoo_cli):
+    import re
+
     result = run(cli_runner, zoo_cli, "list")
     assert result.exit_code == 0
-    assert "952,410" in result.stdout and "61,706" in result.stdout
-    for name in ("mlp", "lenet5", "cifar_cnn", "mnist", "fashion_mnist", "cifar10"):
-        assert name in result.stdout
+    lines = result.stdout.splitlines()
+    for name, params in (("mlp", "952,410"), ("lenet5", "61,706"), ("cifar_cnn", "1,973,920")):
+        assert any(re.match(rf"{name}\s+{params}\s", line) for line in lines), result.stdout
+    for name, image in (("mnist", "28x28x1"), ("fashion_mnist", "28x28x1"), ("cifar10", "32x32x3")):
+        assert any(re.fullmatch(rf"{name}\s+{image}\s+10", line) for line in lines), result.stdout
+    listing = json.loads(run(cli_runner, zoo_cli, "list", "--json").stdout)
+    assert [d["name"] for d in listing["datasets"]] == ["cifar10", "fashion_mnist", "mnist"]
+    assert {m["name"]: m["params"] for m in listing["models"]}["mlp"] == 952_410
+    assert [t["tag"] for t in listing["pretrained"]] == tags.list_tags()
 
 
 @pytest.fixture
@@ -153,20 +163,50 @@ def test_evaluate_refuses_a_dataset_of_another_shape(trained, cli_runner, zoo_cl
 
 
 def test_list_recipes_shows_every_tuned_recipe(cli_runner, zoo_cli):
-    from zoo.recipes import all_recipes
+    from zoo.tags import all_recipes
 
     result = cli_runner.invoke(zoo_cli, ["list", "--recipes"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()[1:]
     assert len(lines) == len(all_recipes())
     assert any(line.split()[:3] == ["lenet5", "mnist", "fast"] for line in lines)
-    assert any(line.split()[:4] == ["lenet5", "mnist", "default", "99.2%"] for line in lines)
+    assert any(line.split()[:4] == ["lenet5", "mnist", "default", "99.20%"] for line in lines)
 
 
-def test_info_prints_the_card(trained_lenet, cli_runner, zoo_cli):
-    result = cli_runner.invoke(zoo_cli, ["info", str(trained_lenet)])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json.loads((trained_lenet / "card.json").read_text())
+def test_info_prints_a_short_card_and_json_the_whole_card(trained_lenet, cli_runner, zoo_cli):
+    from zoo.pretrained import sha256
+
+    whole = cli_runner.invoke(zoo_cli, ["info", str(trained_lenet), "--json"])
+    assert whole.exit_code == 0, whole.output
+    card = json.loads((trained_lenet / "card.json").read_text())
+    assert json.loads(whole.stdout) == card
+    short = run(cli_runner, zoo_cli, "info", str(trained_lenet)).stdout.splitlines()
+    assert len(short) <= 20, short
+    fields = {line.split()[0]: line for line in short[1:]}
+    assert f"{100 * card['metrics']['test_accuracy']:.2f} %" in fields["test"]
+    assert "61,706 params" in fields["model"] and "28x28x1" in fields["input"]
+    assert "6 epochs of batch 32" in fields["recipe"] and "seed 0" in fields["trained"]
+    assert sha256(trained_lenet / "model.keras") in fields["weights"]
+
+
+def test_a_tag_lookup_starts_no_tensorflow():
+    """`zoo info TAG` and `zoo list --recipes` answer from plain data and card files (well under a second)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zoo.cli\n"
+        "for args in (['info', 'lenet5.mnist'], ['info', 'mlp.mnist', '--json'], ['list', '--recipes']):\n"
+        "    sys.argv = ['zoo', *args]\n"
+        "    try:\n"
+        "        zoo.cli.main()\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, e.code\n"
+        "print('loaded:', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines()[-1] == "loaded: False False", out.stdout
 
 
 def test_python_dash_m_zoo_runs_the_cli():

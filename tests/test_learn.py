@@ -90,10 +90,17 @@ def test_convolution_relu_and_max_pooling_worked_examples():
     assert kernels.max_pool([[4, 6, 1, 1], [1, 3, 1, 3], [4, 0, 0, 8], [8, 5, 4, 0]]).tolist() == [[6, 3], [8, 8]]
 
 
-def test_kernel_values_of_the_course():
-    assert kernels.KERNELS["edge"].tolist() == [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
-    assert kernels.KERNELS["sharpen"].tolist() == [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
-    np.testing.assert_allclose(kernels.KERNELS["blur"], np.full((3, 3), 1 / 9))
+def test_the_course_kernels_do_what_they_are_named_for():
+    flat = np.full((5, 5), 7.0)
+    assert np.allclose(kernels.convolve(flat, kernels.KERNELS["edge"]), 0)  # a flat image has no edges
+    assert np.allclose(kernels.convolve(flat, kernels.KERNELS["sharpen"]), 7)  # and nothing to sharpen
+    assert np.allclose(kernels.convolve(flat, kernels.KERNELS["blur"]), 7)  # and averages to itself
+    impulse = np.zeros((5, 5))
+    impulse[2, 2] = 9
+    assert np.allclose(kernels.convolve(impulse, kernels.KERNELS["blur"]), 1)  # one bright pixel spread over 3x3
+    cross = [[0, -9, 0], [-9, 36, -9], [0, -9, 0]]
+    assert kernels.convolve(impulse, kernels.KERNELS["edge"]).tolist() == cross  # bright centre, dark ring
+    assert kernels.convolve(impulse, kernels.KERNELS["sharpen"]).tolist() == [[0, -9, 0], [-9, 45, -9], [0, -9, 0]]
 
 
 def test_kernels_cli_writes_a_filtered_png(tmp_path, cli_runner, zoo_cli):

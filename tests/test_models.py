@@ -1,17 +1,23 @@
 import numpy as np
 import pytest
 
-from zoo import models
+from zoo import models, tags
 from zoo.errors import UnknownNameError, UsageError
 
 SHAPES = [(28, 28, 1), (32, 32, 3)]
 
 
 def test_registry_lists_the_classic_models():
-    assert {"mlp", "lenet5", "cifar_cnn"} <= set(models.list_models())
-    for name in models.list_models():
-        config = models.get_config(name)
-        assert config.input_shape and config.num_classes and config.default_dataset
+    assert models.list_models() == ["alexnet", "cifar_cnn", "lenet5", "mlp"]
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_each_configs_parameter_count_is_what_its_builder_builds(name):
+    """``zoo list`` prints the registered count without building; it must be the built model's."""
+    config = models.get_config(name)
+    assert models.create(name).count_params() == config.params
+    default = tags.default_tag(name)
+    assert default is None or default.dataset == config.default_dataset  # a model's first tag is on its dataset
 
 
 def test_mlp_has_exactly_952410_parameters_on_mnist():
@@ -32,10 +38,12 @@ def test_cifar_cnn_has_batchnorm_and_dropout():
     assert {"Conv2D", "BatchNormalization", "Dropout", "MaxPooling2D"} <= kinds
 
 
-@pytest.mark.parametrize("name", ["mlp", "lenet5", "cifar_cnn"])
+@pytest.mark.parametrize("name", models.list_models())
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("classes", [10, 3])
 def test_every_model_builds_for_every_dataset_shape_and_class_count(name, shape, classes):
+    side = max(shape[0], models.get_config(name).min_input_size)  # AlexNet needs 63x63 at least
+    shape = (side, side, shape[2])
     model = models.create(name, input_shape=shape, num_classes=classes)
     probs = model(np.random.default_rng(0).random((2, *shape), dtype=np.float32)).numpy()
     assert probs.shape == (2, classes)

@@ -14,14 +14,18 @@ The public API (each import is lazy, so ``import zoo`` does not start TensorFlow
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys as _sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from zoo.recipes import Recipe
-    from zoo.training import TrainResult
+if TYPE_CHECKING:  # for type checkers and IDEs: the names __getattr__ imports on first use
+    from zoo.evaluation import evaluate
+    from zoo.models import create_model, list_models
+    from zoo.prediction import predict
+    from zoo.pretrained import load
+    from zoo.tags import list_tags as list_pretrained
+    from zoo.training import train
 
 # Set before TensorFlow first starts (a value the user set wins; the CLI and every library path import zoo first):
 # - oneDNN kernels: TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16, AVX-VNNI or AMX
@@ -35,129 +39,33 @@ if not os.environ.get("ZOO_VERBOSE_TF"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
+
+from zoo.quiet import import_tensorflow  # noqa: E402  (after the environment above is set)
+
+# The public API, each name imported from the module that defines it on first use (PEP 562), so that
+# ``import zoo`` stays light and each function has one signature, in one place.
+_API = {
+    "list_models": "zoo.models",  # registered model names
+    "list_pretrained": ("zoo.tags", "list_tags"),  # pretrained tags, with no TensorFlow
+    "create_model": "zoo.models",
+    "train": "zoo.training",
+    "evaluate": "zoo.evaluation",
+    "load": "zoo.pretrained",
+    "predict": "zoo.prediction",
+}
 __all__ = ["list_models", "list_pretrained", "create_model", "train", "evaluate", "load", "predict", "__version__"]
 
 
-def _start_tensorflow() -> None:
-    from zoo.quiet import import_tensorflow
-
-    import_tensorflow()
-
-
-def list_models() -> list[str]:
-    """Names of the registered models."""
-    from zoo import models
-
-    return models.list_models()
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    module, attribute = _API[name] if isinstance(_API[name], tuple) else (_API[name], name)
+    if module != "zoo.tags":
+        import_tensorflow()  # before Keras, so that TensorFlow starts without its C++ chatter
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # looked up once
+    return value
 
 
-def list_pretrained() -> list[str]:
-    """The pretrained tags (``model.dataset``), each with its recipe, target and weights."""
-    _start_tensorflow()
-    from zoo import models
-
-    return models.list_tags()
-
-
-def create_model(
-    name: str,
-    input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
-    *,
-    pretrained: bool = False,
-    **kwargs: Any,
-):
-    """Build ``name``, a model (``"lenet5"``) or a pretrained tag (``"lenet5.mnist"``), as an uncompiled Keras
-    model that takes raw pixels (0-255); with ``pretrained=True``, with the tag's trained weights (SHA-256
-    checked; a model name means its tag on its default dataset)."""
-    _start_tensorflow()
-    from zoo.pretrained import create_model as _create
-
-    return _create(name, pretrained=pretrained, input_shape=input_shape, num_classes=num_classes, **kwargs)
-
-
-def train(
-    model: str,
-    dataset: str,
-    *,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    learning_rate: float | None = None,
-    augment: list[str] | tuple[str, ...] | None = None,
-    recipe: str | Recipe = "default",
-    seed: int = 0,
-    output: str | os.PathLike | None = None,
-    overwrite: bool = False,
-    restart: bool = False,
-    data_dir: str | None = None,
-    device: str = "auto",
-    strategy: str = "auto",
-    mixed_precision: bool = False,
-    jit: bool = False,
-    tensorboard: str | os.PathLike | None = None,
-    verbose: int | str = "auto",
-    log: Callable[[str], Any] = print,
-) -> TrainResult:
-    """Train ``model`` on ``dataset`` with a recipe (a name such as ``"default"`` or ``"fast"``, or a
-    :class:`zoo.recipes.Recipe`), overridden by ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` where
-    given, and save it to ``output`` (default ``runs/<model>-<dataset>``; an existing folder needs
-    ``overwrite=True``). An interrupted run resumes when called again with the same arguments."""
-    _start_tensorflow()
-    from zoo.training import train as _train
-
-    named = recipe if isinstance(recipe, str) else "default"
-    return _train(
-        model,
-        dataset,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        augment=augment,
-        recipe_name=named,
-        recipe=None if isinstance(recipe, str) else recipe,
-        seed=seed,
-        output=output,
-        overwrite=overwrite,
-        restart=restart,
-        data_dir=data_dir,
-        device=device,
-        strategy=strategy,
-        mixed_precision=mixed_precision,
-        jit=jit,
-        tensorboard=tensorboard,
-        verbose=verbose,
-        log=log,
-    )
-
-
-def evaluate(
-    model_dir: str | os.PathLike,
-    dataset: str | None = None,
-    *,
-    tta: bool = False,
-    data_dir: str | None = None,
-    batch_size: int = 256,
-) -> dict[str, Any]:
-    """Score a saved model on a test split (the card's dataset unless ``dataset``): loss, accuracy, per-class
-    accuracy, confusion matrix; with ``tta``, on the mean of six test-time views of each image."""
-    _start_tensorflow()
-    from zoo.evaluation import evaluate as _evaluate
-
-    return _evaluate(model_dir, dataset, tta=tta, data_dir=data_dir, batch_size=batch_size)
-
-
-def load(model_dir: str | os.PathLike):
-    """Load ``(keras_model, card)`` from a saved-model folder or a pretrained tag (``"lenet5.mnist"``), with Keras
-    safe_mode on."""
-    _start_tensorflow()
-    from zoo.artifacts import load as _load
-
-    return _load(model_dir)
-
-
-def predict(model_dir: str, images: Any, **kwargs: Any):
-    """Top-k classes for image files, PIL images or arrays; see :func:`zoo.prediction.predict`."""
-    _start_tensorflow()
-    from zoo.prediction import predict as _predict
-
-    return _predict(model_dir, images, **kwargs)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

@@ -212,14 +212,12 @@ def save(
 
 
 def read_card(model_dir: str | os.PathLike) -> ModelCard:
-    """The card of a saved model (a folder, or a pretrained tag such as ``lenet5.mnist``); a missing or unreadable
-    one is a one-line error."""
-    from zoo.pretrained import resolve, suggest_tag
-
-    model_dir = resolve(model_dir)
+    """The card of a saved-model folder; a missing or unreadable one is a one-line error. (A folder or a tag:
+    :func:`zoo.pretrained.read_card`.)"""
+    model_dir = Path(model_dir)
     recover(model_dir)
     if not model_dir.exists():
-        raise ModelFileError(f"model folder {model_dir} does not exist{suggest_tag(model_dir)}")
+        raise ModelFileError(f"model folder {model_dir} does not exist")
     if not model_dir.is_dir():
         raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE
@@ -256,12 +254,10 @@ def check_model_matches(model, card: ModelCard, path: Path) -> None:
 
 
 def load(model_dir: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
-    """Load ``(model, card)`` from a saved-model folder (or a pretrained tag) with Keras ``safe_mode`` on."""
+    """Load ``(model, card)`` from a saved-model folder with Keras ``safe_mode`` on. (A folder or a tag:
+    :func:`zoo.pretrained.load`.)"""
     import keras
 
-    from zoo.pretrained import resolve
-
-    model_dir = resolve(model_dir)
     card = read_card(model_dir)
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from zoo import data, models
+from zoo.checks import check_positive
 from zoo.device import cpu_name, gpu_names, library_versions, onednn_enabled, use_device
-from zoo.recipes import get_recipe
+from zoo.optim import compile_model
 from zoo.results import options
+from zoo.tags import get_recipe
 
 
 def machine() -> dict[str, Any]:
@@ -52,9 +54,6 @@ def bench(
 ) -> dict[str, Any]:
     """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
     import keras
-
-    from zoo.optim import compile_model
-    from zoo.training import check_positive
 
     config = models.get_config(model_name)
     dataset = data.check_name(dataset or config.default_dataset)

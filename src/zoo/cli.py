@@ -119,53 +119,116 @@ def start_tensorflow(device: str = "auto") -> None:
     import_tensorflow()
 
 
+def echo_table(headers: list[str], rows: list[list[object]], right: tuple[int, ...] = ()) -> None:
+    """Columns as wide as their widest cell; the columns in ``right`` (numbers) right-aligned."""
+    cells = [[str(c) for c in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        line = "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        click.echo(line.rstrip())
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.2%}" if value is not None else "-"
+
+
 @cli.command("list")
 @click.option("--recipes", is_flag=True, help="List the tuned training recipes instead, with their targets.")
-def list_cmd(recipes) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the same as JSON.")
+def list_cmd(recipes, as_json) -> None:
     """List the models, the pretrained tags (with their test accuracy) and the datasets."""
-    start_tensorflow()
-    from zoo import data, models
+    from zoo import data, tags
 
     if recipes:
-        from zoo.recipes import all_recipes, describe
+        from zoo.recipes import describe
 
-        click.echo(f"{'model':<10} {'dataset':<14} {'recipe':<8} {'target':>7}  what it does")
-        for model, dataset, name, recipe in all_recipes():
-            target = models.get_tag(f"{model}.{dataset}").target if name == "default" else None
-            click.echo(
-                f"{model:<10} {dataset:<14} {name:<8} {f'{target:.1%}' if target else '':>7}  {describe(recipe)}"
-            )
+        rows = [
+            {"model": m, "dataset": d, "recipe": n, "target": tags.find_tag(m, d).target if n == "default" else None}
+            | {"description": describe(r), "fields": r.to_dict()}
+            for m, d, n, r in tags.all_recipes()
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = [
+            [r["model"], r["dataset"], r["recipe"], _percent(r["target"]) if r["target"] else "", r["description"]]
+            for r in rows
+        ]
+        echo_table(["model", "dataset", "recipe", "target", "what it does"], table, right=(3,))
         return
 
-    click.echo(f"{'model':<12} {'params':>12}  {'default input':<14} description")
-    for name in models.list_models():
-        config = models.get_config(name)
-        params = models.create(name).count_params()
-        shape = "x".join(map(str, config.input_shape))
-        click.echo(f"{name:<12} {params:>12,}  {shape:<14} {config.description}")
+    start_tensorflow()
+    from zoo import models
     from zoo.pretrained import tag_rows
 
-    click.echo(f"\n{'pretrained tag':<22} {'test acc':>8} {'w/ TTA':>8} {'target':>7}  recipes        weights")
-    for row in tag_rows():
-        accuracy, tta = (f"{row[k]:.2%}" if row[k] is not None else "-" for k in ("accuracy", "accuracy_tta"))
-        target = f"{row['target']:.1%}" if row["target"] else ""
-        click.echo(
-            f"{row['tag']:<22} {accuracy:>8} {tta:>8} {target:>7}  {', '.join(row['recipes']):<14} {row['weights']}"
-        )
-    click.echo("\ndataset         image     classes")
-    for name in data.list_datasets():
-        shape, classes = data.DATASETS[name]
-        click.echo(f"{name:<15} {'x'.join(map(str, shape)):<9} {classes}")
+    listing = {
+        "models": [
+            {
+                "name": name,
+                "params": config.params,
+                "input_shape": list(config.input_shape),
+                "num_classes": config.num_classes,
+                "default_dataset": config.default_dataset,
+                "description": config.description,
+            }
+            for name, config in ((n, models.get_config(n)) for n in models.list_models())
+        ],
+        "pretrained": tag_rows(),
+        "datasets": [
+            {"name": i.name, "input_shape": list(i.input_shape), "num_classes": i.num_classes}
+            for i in (data.get_info(n) for n in data.list_datasets())
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    echo_table(
+        ["model", "params", "default input", "description"],
+        [
+            [m["name"], f"{m['params']:,}", "x".join(map(str, m["input_shape"])), m["description"]]
+            for m in listing["models"]
+        ],
+        right=(1,),
+    )
+    click.echo()
+    echo_table(
+        ["pretrained tag", "test acc", "w/ TTA", "target", "recipes", "weights"],
+        [
+            [
+                r["tag"],
+                _percent(r["accuracy"]),
+                _percent(r["accuracy_tta"]),
+                _percent(r["target"]) if r["target"] else "",
+                ", ".join(r["recipes"]),
+                r["weights"],
+            ]
+            for r in listing["pretrained"]
+        ],
+        right=(1, 2, 3),
+    )
+    click.echo()
+    echo_table(
+        ["dataset", "image", "classes"],
+        [[d["name"], "x".join(map(str, d["input_shape"])), d["num_classes"]] for d in listing["datasets"]],
+        right=(2,),
+    )
 
 
 @cli.command()
 @click.argument("model_dir")
-def info(model_dir) -> None:
-    """Print the card (what it is, how it was trained, what it scored, its exports) of MODEL_DIR, a saved-model
-    folder or a pretrained tag such as lenet5.mnist, as JSON."""
-    from zoo.artifacts import read_card
+@click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON.")
+def info(model_dir, as_json) -> None:
+    """What MODEL_DIR (a saved-model folder or a pretrained tag such as lenet5.mnist) is, what it scored, how it was
+    trained, its exports and the SHA-256 of its weights; --json prints the whole card."""
+    from zoo import pretrained
 
-    click.echo(read_card(model_dir).to_json(), nl=False)
+    if as_json:
+        click.echo(pretrained.read_card(model_dir).to_json(), nl=False)
+        return
+    for line in pretrained.describe(model_dir):
+        click.echo(line)
 
 
 @cli.command()
@@ -236,34 +299,30 @@ def train(
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
-    from zoo import models
     from zoo.training import train as run
 
-    dataset = models.get_config(model).default_dataset if dataset is None else dataset
     command = _command_line()
     try:
         run(
             model,
             dataset,
+            recipe=recipe_name,
             epochs=epochs,
             batch_size=batch_size,
             learning_rate=learning_rate,
+            augment=augment,
             seed=seed,
-            recipe_name=recipe_name,
-            augment=None
-            if augment is None
-            else [a.strip() for a in augment.split(",") if a.strip() not in ("", "none")],
             output=output,
             overwrite=overwrite,
             restart=restart,
+            data_dir=data_dir,
+            device=device,
+            strategy=strategy,
             mixed_precision=mixed_precision,
             jit=jit,
             tensorboard=tensorboard,
-            device=device,
-            strategy=strategy,
-            data_dir=data_dir,
-            command=command,
             log=click.echo,
+            command=command,
         )
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"run `{command}` again to resume from the last completed epoch") from None
@@ -380,19 +439,9 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
 def summary(model, dataset, input_shape, classes) -> None:
     """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
     start_tensorflow()
-    from zoo import data, models
-    from zoo.summary import render
+    from zoo.summary import summary_of
 
-    shape = None
-    if input_shape:
-        try:
-            shape = tuple(int(v) for v in input_shape.split(","))
-        except ValueError:
-            raise UsageError(f"--input-shape must be H,W,C integers like 32,32,3, got {input_shape!r}") from None
-    elif dataset:
-        shape = data.DATASETS[data.check_name(dataset)][0]
-        classes = data.DATASETS[dataset][1] if classes is None else classes
-    click.echo(render(models.create(model, input_shape=shape, num_classes=classes)))
+    click.echo(summary_of(model, dataset, input_shape, classes))
 
 
 @cli.command()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.errors import DataNotFoundError, UnknownNameError, UsageError, first_line
+from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownNameError, UsageError, first_line
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -32,11 +32,21 @@ class DatasetInfo:
     class_names: list[str] = field(default_factory=list)
 
 
-# Static facts, so that shapes can be checked without touching tfds; class names come from tfds metadata.
-DATASETS: dict[str, tuple[tuple[int, int, int], int]] = {
-    "mnist": ((28, 28, 1), 10),
-    "fashion_mnist": ((28, 28, 1), 10),
-    "cifar10": ((32, 32, 3), 10),
+# Static facts, so that shapes and names are known without touching tfds (they are tfds' own metadata).
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo("mnist", (28, 28, 1), 10, [str(i) for i in range(10)]),
+    "fashion_mnist": DatasetInfo(
+        "fashion_mnist",
+        (28, 28, 1),
+        10,
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10",
+        (32, 32, 3),
+        10,
+        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
+    ),
 }
 
 
@@ -66,6 +76,11 @@ def check_name(name: str) -> str:
     if name not in DATASETS:
         raise UnknownNameError("dataset", name, list_datasets())
     return name
+
+
+def get_info(name: str) -> DatasetInfo:
+    """Shape, class count and class names of a known dataset (prepared or not)."""
+    return DATASETS[check_name(name)]
 
 
 def as_float(images: tf.Tensor) -> tf.Tensor:
@@ -116,10 +131,9 @@ def _prepared_nearby(name: str, where: Path) -> Path | None:
 
 
 def dataset_info(name: str, data_dir: str | None = None) -> DatasetInfo:
-    """Shape, class count and class names (from the tfds metadata) of a prepared dataset."""
-    builder = _builder(name, data_dir)
-    shape, classes = DATASETS[name]
-    return DatasetInfo(name, shape, classes, list(builder.info.features["label"].names))
+    """The info of ``name``, once it is prepared (downloaded now where it is not and the network allows)."""
+    _builder(name, data_dir)
+    return DATASETS[name]
 
 
 def load_arrays(name: str, split: str, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -228,6 +242,20 @@ def check_augment(augment: Sequence[str]) -> None:
         raise UnknownNameError("augmentation", unknown[0], sorted(AUGMENTATIONS))
 
 
+def parse_augment(augment: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Augmentations as names: ``"flip,crop"`` or ``["flip", "crop"]``; ``"none"`` or ``""`` for none; None stays
+    None (the recipe's). Unknown names fail, listing the known ones."""
+    if augment is None:
+        return None
+    if isinstance(augment, str):
+        augment = [a.strip() for a in augment.split(",")]
+    elif not isinstance(augment, (list, tuple)) or not all(isinstance(a, str) for a in augment):
+        raise ArgumentTypeError(f"`augment` must be a string like 'flip,crop' or a list of names, got {augment!r}")
+    names = tuple(a for a in augment if a not in ("", "none"))
+    check_augment(names)
+    return names
+
+
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) -> tf.Tensor:
     """``images`` [B, H, W, C] with the named augmentations drawn from the stateless ``seed`` (two int64)."""
     import math
@@ -289,6 +317,7 @@ class Splits:
     test: tf.data.Dataset
     info: DatasetInfo
     train_arrays: tuple[np.ndarray, np.ndarray]
+    test_arrays: tuple[np.ndarray, np.ndarray]  # read once: the test pipeline and the final scoring share them
     num_train: int
     num_val: int
     num_test: int
@@ -325,6 +354,7 @@ def load(
         test=make_pipeline(x_test, y_test, batch_size),
         info=info,
         train_arrays=(x_train, y_train),
+        test_arrays=(x_test, y_test),
         num_train=len(x_train),
         num_val=len(x_val),
         num_test=len(x_test),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import sys
@@ -77,10 +78,12 @@ def library_versions() -> dict[str, str]:
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from zoo import __version__
-
+    try:
+        zoo_version = importlib.metadata.version("zoo")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        zoo_version = "unknown"
     return {
-        "zoo": __version__,
+        "zoo": zoo_version,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

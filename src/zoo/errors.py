@@ -25,6 +25,10 @@ class UsageError(ZooError, ValueError):
     exit_code = 2
 
 
+class ArgumentTypeError(UsageError, TypeError):
+    """An argument of the wrong type (``epochs=1.5``, ``epochs="1"``, ``epochs=True``)."""
+
+
 class UnknownNameError(UsageError, KeyError):
     """A name that is not in a known list; the message lists the accepted names."""
 

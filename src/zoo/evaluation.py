@@ -9,13 +9,16 @@ import numpy as np
 
 from zoo import artifacts, data
 from zoo.card import ModelCard
+from zoo.checks import check_int
 from zoo.errors import UsageError
 from zoo.pretrained import resolve
+from zoo.recipes import MAX_BATCH
 
 
 def check_compatible(card: ModelCard, dataset: str) -> None:
     """A model trained on one image shape or class count cannot be scored on another."""
-    shape, classes = data.DATASETS[data.check_name(dataset)]
+    info = data.get_info(dataset)
+    shape, classes = info.input_shape, info.num_classes
     if list(card.input_shape) != list(shape) or int(card.num_classes) != classes:
         raise UsageError(
             f"model expects {'x'.join(map(str, card.input_shape))} images and {card.num_classes} classes, "
@@ -86,6 +89,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Score the model in ``model_dir`` on the test split of ``dataset`` (default: the card's dataset); with
     ``tta``, on the mean of the test-time-augmented views (:data:`TTA_VIEWS`)."""
+    check_int("batch_size", batch_size, 1, MAX_BATCH)
 
     folder = resolve(model_dir)  # a tag is located (and its weights hashed) once, not by each read below
     card = artifacts.read_card(folder)

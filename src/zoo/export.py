@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo import artifacts
+from zoo import artifacts, data
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.pretrained import resolve, sha256
 from zoo.quiet import muted_stderr
@@ -147,9 +147,6 @@ def write_tflite_int8(model: keras.Model, card: ModelCard, dest: Path, data_dir:
 
 def calibration_images(card: ModelCard, data_dir: str | None = None, count: int = 500) -> np.ndarray:
     """Train images for int8 calibration (random ones where the dataset is not prepared)."""
-    from zoo import data
-    from zoo.errors import ZooError
-
     try:
         images, _ = data.load_arrays(card.dataset, "train", data_dir)
         return images[np.random.default_rng(0).permutation(len(images))[:count]]
@@ -290,9 +287,6 @@ def parity(reference: np.ndarray, probs: np.ndarray, labels: np.ndarray | None, 
 
 def parity_images(card: ModelCard, count: int = 1000, data_dir: str | None = None, seed: int = 0):
     """Up to ``count`` test images and labels of the card's dataset; random images where it is not prepared."""
-    from zoo import data
-    from zoo.errors import ZooError
-
     try:
         images, labels = data.load_arrays(card.dataset, "test", data_dir)
         return images[:count], labels[:count], f"{card.dataset} test split"

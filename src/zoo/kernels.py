@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from zoo.artifacts import atomic_file
 from zoo.errors import UnknownNameError, UsageError
+from zoo.prediction import to_pil
 
 KERNELS: dict[str, np.ndarray] = {
     "blur": np.full((3, 3), 1 / 9),
@@ -50,9 +52,6 @@ def filter_image(path: str, kernel: str, output: str) -> tuple[int, int]:
     Blur and sharpen are clipped to 0..255; edge and Sobel responses are shown as their absolute value.
     """
     from PIL import Image
-
-    from zoo.artifacts import atomic_file
-    from zoo.prediction import to_pil
 
     k = get_kernel(kernel)
     gray = np.asarray(to_pil(path).convert("L"), np.float64)

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo import artifacts
+from zoo import artifacts, data, pretrained
 from zoo.errors import UsageError
+from zoo.prediction import prepare_image
 
 if TYPE_CHECKING:
     import keras
@@ -106,12 +107,9 @@ def visualize(
     """Write the first conv layer's filters and every conv layer's activation maps for one input as PNG grids."""
     import keras
 
-    from zoo import data
-    from zoo.prediction import prepare_image
-
     if index is not None and index < 0:
         raise UsageError(f"`index` must be zero or positive, got {index}")
-    model, card = artifacts.load(model_dir)
+    model, card = pretrained.load(model_dir)
     convs = conv_layers(model)
     if not convs:
         raise UsageError(f"{card.model} has no convolution layers to show")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from zoo import artifacts
+from zoo import pretrained
 from zoo.errors import UsageError, ZooError
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def predict(
 
     if isinstance(images, (str, os.PathLike, np.ndarray, Image.Image)):
         images = [images]
-    model, card = artifacts.load(model_dir)
+    model, card = pretrained.load(model_dir)
     if invert is None:
         invert = "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False
     if top_k > card.num_classes:

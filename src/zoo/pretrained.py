@@ -1,4 +1,5 @@
-"""Where a pretrained tag's weights live, and the check that they are the ones the tag names.
+"""A model given as a folder or as a pretrained tag, resolved once; where a tag's weights live, and the check
+that they are the ones the tag names. Every command and function that takes MODEL_DIR|TAG goes through here.
 
 A tag's weights are a saved-model folder (``model.keras`` and ``card.json``) named by the tag (``lenet5-mnist``
 for ``lenet5.mnist``). They are looked up, in order, in:
@@ -18,7 +19,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo.errors import ModelFileError, UsageError, ZooError
+from zoo import artifacts, tags
+from zoo.card import ModelCard
+from zoo.errors import ModelFileError, ZooError
+from zoo.recipes import Recipe
+from zoo.recipes import describe as describe_recipe
 
 if TYPE_CHECKING:
     import keras
@@ -54,9 +59,7 @@ def sha256(path: str | os.PathLike) -> str:
 def locate(name: str) -> Path:
     """The weights folder of the tag ``name`` (or of a model name's default tag), its ``model.keras`` checked
     against the tag's SHA-256."""
-    from zoo import models
-
-    tag = models.get_tag(name)
+    tag = tags.get_tag(name)
     if tag.weights is None:
         raise WeightsNotFoundError(
             f"{tag.name} has a recipe but no trained weights; train it: zoo.train({tag.model!r}, {tag.dataset!r})"
@@ -90,83 +93,48 @@ def restore_hint(folder: Path) -> str:
 
 def tag_of_folder(folder: str | os.PathLike) -> str | None:
     """The pretrained tag whose weights folder ``folder`` is (in any place searched), or None."""
-    from zoo import models
-
     target = Path(folder).resolve()
-    for name in models.list_tags():
-        weights = models.get_tag(name).weights
-        if weights and any((place / weights).resolve() == target for place in search_dirs()):
-            return name
+    for tag in tags.TAGS:
+        if tag.weights and any((place / tag.weights).resolve() == target for place in search_dirs()):
+            return tag.name
     return None
 
 
-def suggest_tag(folder: str | os.PathLike) -> str:
-    """`` (did you mean the pretrained tag lenet5.mnist?)`` for a missing folder named like a tag's weights."""
-    from zoo import models
-
-    name = Path(folder).name
-    matches = [t for t in models.list_tags() if models.get_tag(t).weights == name or t == name.replace("-", ".", 1)]
-    return f" (did you mean the pretrained tag {matches[0]}?)" if matches else ""
-
-
 def resolve(model: str | os.PathLike) -> Path:
-    """A saved-model folder, given as a path or as a pretrained tag (``lenet5.mnist``): an existing folder wins."""
+    """A saved-model folder, given as a path or as a pretrained tag (``lenet5.mnist``): an existing folder wins.
+    A missing folder named like a tag's (``lenet5-mnist``) is refused with the tag's name."""
     path = Path(model)
-    if path.exists() or not isinstance(model, str) or "." not in model or "/" in model:
+    if path.exists():
         return path
-    from zoo import models
+    if isinstance(model, str) and "." in model and "/" not in model:
+        if model not in tags.list_tags():
+            raise ModelFileError(
+                f"{model} is neither a model folder nor a pretrained tag (tags: {', '.join(tags.list_tags())})"
+            )
+        return locate(model)
+    similar = [t.name for t in tags.TAGS if t.weights == path.name or t.name == path.name.replace("-", ".", 1)]
+    if similar:
+        raise ModelFileError(f"model folder {path} does not exist (did you mean the pretrained tag {similar[0]}?)")
+    return path
 
-    if model not in models.list_tags():
-        raise ModelFileError(
-            f"{model} is neither a model folder nor a pretrained tag (tags: {', '.join(models.list_tags())})"
-        )
-    return locate(model)
+
+def read_card(model: str | os.PathLike) -> ModelCard:
+    """The card of a model folder or a pretrained tag (no TensorFlow: a tag lookup answers at once)."""
+    return artifacts.read_card(resolve(model))
 
 
-def create_model(
-    name: str,
-    *,
-    pretrained: bool = False,
-    input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
-    **kwargs: Any,
-) -> keras.Model:
-    """Build ``name``, a model (``lenet5``) or a tag (``lenet5.mnist``: built for that dataset's images and
-    classes); with ``pretrained``, load the tag's trained weights (a model name means its default dataset's tag)."""
-    from zoo import artifacts, data, models
-
-    model_name, _, dataset = name.partition(".")
-    if not pretrained:
-        if dataset:
-            models.get_tag(name)  # an unknown tag fails here, listing the known ones
-            shape, classes = data.DATASETS[dataset]
-            input_shape = input_shape or shape
-            num_classes = num_classes or classes
-        return models.create(model_name, input_shape=input_shape, num_classes=num_classes, **kwargs)
-    tag = models.get_tag(name)
-    if kwargs:
-        raise UsageError(
-            f"pretrained {tag.name} is built as it was trained: builder arguments "
-            f"({', '.join(f'`{k}`' for k in kwargs)}) do not apply; pass `pretrained=False`"
-        )
-    model, card = artifacts.load(locate(tag.name))
-    wanted = (tuple(input_shape or card.input_shape), int(num_classes or card.num_classes))
-    if wanted != (tuple(card.input_shape), card.num_classes):
-        raise UsageError(
-            f"pretrained {tag.name} takes {'x'.join(map(str, card.input_shape))} images and "
-            f"gives {card.num_classes} classes; pass `pretrained=False` to build for other shapes"
-        )
-    return model
+def load(model: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
+    """Load ``(keras_model, card)`` from a saved-model folder or a pretrained tag (``"lenet5.mnist"``), with Keras
+    safe_mode on; a tag's ``model.keras`` is checked against its SHA-256 first."""
+    return artifacts.load(resolve(model))
 
 
 def tag_rows() -> list[dict[str, Any]]:
     """Every tag with its recipes, target, and the test accuracy its weights' card records, single view and with
     test-time augmentation (None where not scored or the weights are not found): what ``zoo list`` shows."""
-    from zoo import artifacts, models
-
     rows = []
-    for name in models.list_tags():
-        tag = models.get_tag(name)
+    for name in tags.list_tags():
+        tag = tags.get_tag(name)
         try:
             folder = locate(name)
             card = artifacts.read_card(folder)
@@ -188,3 +156,59 @@ def tag_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def describe(model: str | os.PathLike) -> list[str]:
+    """A person's view of a model folder or tag in at most 20 lines (``zoo info``): what it is, what it scored,
+    how and where it was trained, its exports and the SHA-256 of its weights."""
+    folder = resolve(model)
+    card = artifacts.read_card(folder)
+    tag = tag_of_folder(folder)
+    m, pct = card.metrics, lambda v: f"{100 * v:.2f} %"
+    test = f"{pct(m['test_accuracy'])}" if "test_accuracy" in m else "not scored"
+    test += f" ({pct(m['test_accuracy_tta'])} with test-time augmentation)" if "test_accuracy_tta" in m else ""
+    test += f" on {card.examples['test']:,} test images" if card.examples.get("test") else ""
+    recipe_fields = {k: v for k, v in card.recipe.items() if k in Recipe.__dataclass_fields__}
+    try:
+        recipe = f"{card.recipe.get('name', 'default')}: {describe_recipe(Recipe(**recipe_fields).override())}"
+    except (TypeError, ValueError):
+        recipe = "(not readable)"
+    runtime = card.runtime
+    trained = ", ".join(
+        part
+        for part in (
+            card.date[:10],
+            runtime.get("device"),
+            f"oneDNN {'on' if runtime.get('onednn') else 'off'}" if "onednn" in runtime else None,
+            f"{card.training_seconds:,.0f} s" if card.training_seconds else None,
+            f"seed {card.seed}" if card.seed is not None else None,
+        )
+        if part
+    )
+    exports = ", ".join(
+        f"{name} ({'parity ok' if (e.get('parity') or {}).get('ok') else 'parity FAILED'})"
+        for name, e in card.exports.items()
+        if isinstance(e, dict)
+    )
+    names = ", ".join(card.class_names[:10]) + (", ..." if len(card.class_names) > 10 else "")
+    lines = [
+        f"{tag or card.tag}  ({'pretrained tag, ' if tag else ''}{folder})",
+        f"  model     {card.model}, {card.params:,} params" if card.params else f"  model     {card.model}",
+        f"  input     {'x'.join(map(str, card.input_shape))} raw pixels 0-255 -> {card.num_classes} classes",
+        f"  dataset   {card.dataset}: {names}",
+        f"  test      {test}",
+        f"  recipe    {recipe}",
+        f"  trained   {trained}" if trained else None,
+        f"  command   {card.command}" if card.command else None,
+        f"  versions  {', '.join(f'{k} {v}' for k, v in card.versions.items() if k in VERSIONS_SHOWN)}"
+        if card.versions
+        else None,
+        f"  exports   {exports or 'none (zoo export MODEL_DIR)'}",
+        f"  weights   {artifacts.MODEL_FILE} sha256 {sha256(folder / artifacts.MODEL_FILE)}"
+        if (folder / artifacts.MODEL_FILE).is_file()
+        else f"  weights   {artifacts.MODEL_FILE} missing",
+    ]
+    return [line for line in lines if line is not None]
+
+
+VERSIONS_SHOWN = ("zoo", "tensorflow", "keras")

@@ -1,7 +1,7 @@
 """Training recipes: every hyperparameter of a run in one dataclass, with its unit.
 
-The tuned recipes live with their pretrained tags, beside each model's builder (:mod:`zoo.models`). The CLI's
-flags override a recipe field by field, and the saved card records the recipe actually used.
+The tuned recipes live with their pretrained tags (:mod:`zoo.tags`). The CLI's flags override a recipe field by
+field, and the saved card records the recipe actually used.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from zoo.errors import UnknownNameError, plural
+from zoo.errors import plural
 
 
 @dataclass(frozen=True)
@@ -66,17 +66,6 @@ MAX_BATCH = 2**31 - 1  # TensorFlow indexes a batch with int32
 MAX_SEED = 2**32 - 1  # NumPy's and Python's seeds
 
 
-def all_recipes() -> list[tuple[str, str, str, Recipe]]:
-    """Every tuned recipe as (model, dataset, name, recipe): each tag's default, then its named alternatives."""
-    from zoo import models
-
-    rows = []
-    for tag in (models.get_tag(name) for name in models.list_tags()):
-        rows += [(tag.model, tag.dataset, "default", tag.recipe)]
-        rows += [(tag.model, tag.dataset, name, r) for name, r in sorted(tag.recipes.items())]
-    return rows
-
-
 def describe(recipe: Recipe) -> str:
     """A recipe in one line: optimizer, peak learning rate, schedule, epochs, batch, extras, augmentation."""
     extras = [f"{k} {getattr(recipe, k):g}" for k in ("weight_decay", "label_smoothing", "ema") if getattr(recipe, k)]
@@ -86,17 +75,3 @@ def describe(recipe: Recipe) -> str:
         f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {plural(recipe.epochs, 'epoch')} of batch "
         f"{recipe.batch_size}" + "".join(f", {e}" for e in extras) + f", augment {'+'.join(recipe.augment) or 'none'}"
     )
-
-
-def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:
-    """The recipe ``name`` of the tag ``model.dataset``: "default" (a generic one where there is no tag) or one of
-    the tag's named alternatives."""
-    from zoo import models
-
-    tag = models.find_tag(model, dataset)
-    if name == "default":
-        return tag.recipe if tag else GENERIC
-    named = tag.recipes if tag else {}
-    if name not in named:
-        raise UnknownNameError(f"recipe for {model} on {dataset}", name, ["default", *sorted(named)])
-    return named[name]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from zoo import tags
 from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_card, read_history
 from zoo.errors import UsageError, ZooError
 
@@ -66,14 +67,12 @@ def seconds_to(history: dict[str, list[float]], epoch_seconds: list[float], accu
 
 def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[dict[str, Any]]:
     """One row per saved model folder (``*/card.json``), sorted by dataset and model."""
-    from zoo import models
-
     rows = []
     for card_path in sorted(Path(models_dir).glob(f"*/{CARD_FILE}")):
         card = read_card(card_path.parent)  # a damaged card is a one-line error naming it
         metrics, recipe = card.metrics, card.recipe
         recipe_name = recipe.get("name", "default")
-        tag = models.find_tag(card.model, card.dataset)
+        tag = tags.find_tag(card.model, card.dataset)
         target = tag.target if tag and recipe_name == "default" else None
         seconds = float(card.training_seconds or 0)
         train_images = int(card.examples.get("train", 0))

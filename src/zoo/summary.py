@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zoo import arith
+from zoo import arith, data
 from zoo.errors import UsageError, ZooError
 
 if TYPE_CHECKING:
@@ -98,3 +98,24 @@ def render(model: keras.Model) -> str:
         f"{sum(r.macs for r in rows):,} (training costs about 3x that per image: forward and backward)"
     )
     return "\n".join(lines)
+
+
+def summary_of(
+    name: str,
+    dataset: str | None = None,
+    input_shape: str | tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+) -> str:
+    """:func:`render` of model ``name`` built for ``dataset``'s images and classes, or for ``input_shape``
+    (``(32, 32, 3)`` or ``"32,32,3"``); ``num_classes`` overrides either."""
+    from zoo import models  # builds with Keras: imported here so that `zoo summary --help` stays light
+
+    if isinstance(input_shape, str):
+        try:
+            input_shape = tuple(int(v) for v in input_shape.split(","))
+        except ValueError:
+            raise UsageError(f"`input_shape` must be H,W,C integers like 32,32,3, got {input_shape!r}") from None
+    elif input_shape is None and dataset is not None:
+        info = data.get_info(dataset)
+        input_shape, num_classes = info.input_shape, info.num_classes if num_classes is None else num_classes
+    return render(models.create(name, input_shape=input_shape, num_classes=num_classes))

@@ -10,20 +10,25 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import shutil
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, data, distribute, models, runstate
 from zoo.card import ModelCard
+from zoo.checks import check_int, check_positive, check_type
 from zoo.device import library_versions, onednn_enabled, use_device
 from zoo.errors import UsageError, ZooError, plural
+from zoo.evaluation import predict_probs, scores
 from zoo.optim import compile_model
 from zoo.plots import curves_png
 from zoo.pretrained import restore_hint, tag_of_folder
-from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED, Recipe, get_recipe
+from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED, Recipe
+from zoo.tags import get_recipe
 
 if TYPE_CHECKING:
     import keras
@@ -58,24 +63,10 @@ def check_not_shipped(out: Path, named: bool, overwrite: bool, log) -> None:
     log(f"Replacing the shipped weights of {tag} in {out}; to get them back, {restore_hint(out)}")
 
 
-def check_positive(**values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not math.isfinite(value):
-            raise UsageError(f"`{name}` must be a finite number, got {value}")
-        if value is not None and value <= 0:
-            raise UsageError(f"`{name}` must be positive, got {value}")
-
-
-def check_at_most(**values: tuple[int | None, int]) -> None:
-    for name, (value, limit) in values.items():
-        if value is not None and value > limit:
-            raise UsageError(f"`{name}` must be at most {limit:,}, got {value:,}")
-
-
 def check_fits(model_name: str, dataset: str) -> None:
     """A model's minimum input size against a dataset's image size, before any data is read."""
     config = models.get_config(model_name)
-    shape = data.DATASETS[data.check_name(dataset)][0]
+    shape = data.get_info(dataset).input_shape
     if min(shape[:2]) < config.min_input_size:
         raise UsageError(
             f"{model_name} needs images of at least {config.min_input_size}x{config.min_input_size}; "
@@ -117,18 +108,14 @@ def _nan_guard():
     return _NanGuard()
 
 
-def score_test(
-    model, dataset: str, data_dir: str | None, *, tta: bool = False, distributed_test=None
-) -> dict[str, float]:
+def score_test(model, test_arrays, *, tta: bool = False, distributed_test=None) -> dict[str, float]:
     """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
     training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
     ``distributed_test`` in which every worker takes part."""
-    from zoo.evaluation import predict_probs, scores
-
     if distributed_test is not None:
         loss, accuracy = model.evaluate(distributed_test, verbose=0)
         return {"test_accuracy": float(accuracy), "test_loss": float(loss)}
-    x_test, y_test = data.load_arrays(dataset, "test", data_dir)
+    x_test, y_test = test_arrays
     loss, accuracy = scores(predict_probs(model, x_test, y_test), y_test)
     metrics = {"test_accuracy": accuracy, "test_loss": loss}
     if tta:
@@ -137,6 +124,7 @@ def score_test(
 
 
 def make_card(
+    *,
     model_name: str,
     dataset: str,
     info: data.DatasetInfo,
@@ -260,46 +248,57 @@ def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, c
 
 
 def train(
-    model_name: str,
-    dataset: str,
+    model: str,
+    dataset: str | None = None,
     *,
+    recipe: str | Recipe = "default",
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
-    augment: list[str] | tuple[str, ...] | None = None,
-    recipe_name: str = "default",
-    recipe: Recipe | None = None,
+    augment: str | Sequence[str] | None = None,
     seed: int = 0,
-    output: str | Path | None = None,
-    data_dir: str | None = None,
-    device: str = "auto",
-    strategy: str = "auto",
+    output: str | os.PathLike | None = None,
     overwrite: bool = False,
     restart: bool = False,
+    data_dir: str | os.PathLike | None = None,
+    device: str = "auto",
+    strategy: str = "auto",
     mixed_precision: bool = False,
     jit: bool = False,
-    tensorboard: str | Path | None = None,
-    command: str | None = None,
+    tensorboard: str | os.PathLike | None = None,
     verbose: int | str = "auto",
-    log=print,
+    log: Callable[[str], Any] = print,
+    command: str | None = None,
 ) -> TrainResult:
-    """Train ``model_name`` on ``dataset`` with its recipe ``recipe_name`` (or the given ``recipe``), overridden by
-    any of ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` that is given, and save it."""
+    """Train ``model`` on ``dataset`` (default: the model's) and save it with its card.
+
+    ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``; ``zoo list --recipes``) or a
+    :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` (``"flip,crop"``, a
+    list of names, or ``"none"``) override it where given. The model folder goes to ``output`` (default
+    ``runs/<model>-<dataset>``), written atomically; an existing one is replaced only with ``overwrite``. An
+    interrupted run resumes when called again with the same arguments (``restart`` discards its state).
+    ``command`` is recorded on the card (default: the process's command line).
+    """
     import keras
     import tensorflow as tf
 
-    models.get_config(model_name)
-    check_fits(model_name, dataset)
-    check_positive(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
-    check_at_most(epochs=(epochs, MAX_EPOCHS), batch_size=(batch_size, MAX_BATCH), seed=(seed, MAX_SEED))
-    if seed < 0:
-        raise UsageError(f"`seed` must be zero or positive, got {seed}")
-    data.check_name(dataset)
-    custom = recipe
-    recipe = (recipe or get_recipe(model_name, dataset, recipe_name)).override(
+    check_type("model", model, str)
+    config = models.get_config(model)
+    dataset = config.default_dataset if dataset is None else dataset
+    check_type("dataset", dataset, str)
+    check_fits(model, dataset)
+    check_type("recipe", recipe, str, Recipe)
+    check_int("epochs", epochs, 1, MAX_EPOCHS)
+    check_int("batch_size", batch_size, 1, MAX_BATCH)
+    check_int("seed", seed, 0, MAX_SEED)
+    check_positive(learning_rate=learning_rate)
+    augment = data.parse_augment(augment)  # an unknown name fails here, before any data is read
+    recipe_name, custom = (recipe, None) if isinstance(recipe, str) else ("custom", recipe)
+    recipe = (custom or get_recipe(model, dataset, recipe_name)).override(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
     )
-    data.check_augment(recipe.augment)  # an unknown name fails here, before any data is read
+    data.check_augment(recipe.augment)
+    model_name = model
     out = default_output(model_name, dataset) if output is None else output
     if str(out).strip():  # (an empty name is refused by check_model_output)
         check_not_shipped(Path(out), output is not None, overwrite, log)
@@ -352,7 +351,7 @@ def train(
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
         metrics = score_test(
-            model, dataset, data_dir, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
+            model, splits.test_arrays, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
         )
         history = state.history()
         metrics = {
@@ -369,9 +368,20 @@ def train(
             "replicas": placement.replicas,
             "workers": placement.workers,
         }
-        label = "custom" if custom is not None and recipe_name == "default" else recipe_name
+        label = recipe_name
         card = make_card(
-            model_name, dataset, info, model, recipe, label, metrics, splits, seed, runtime, state, command
+            model_name=model_name,
+            dataset=dataset,
+            info=info,
+            model=model,
+            recipe=recipe,
+            recipe_label=label,
+            metrics=metrics,
+            splits=splits,
+            seed=seed,
+            runtime=runtime,
+            state=state,
+            command=command,
         )
         test_acc, test_loss, tta_acc = metrics["test_accuracy"], metrics["test_loss"], metrics.get("test_accuracy_tta")
         if not placement.is_chief:

@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from zoo.models import register
+from zoo.registry import register
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -37,11 +37,12 @@ def overlapping_pool(x, name: str):
 
 @register(
     "alexnet",
+    params=62_378_344,
     input_shape=(227, 227, 3),
     num_classes=1000,
     default_dataset="cifar10",
     min_input_size=63,
-    description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (62,378,344 params at 227x227, 1000)",
+    description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (ImageNet-sized: 227x227, 1000 classes)",
 )
 def alexnet(input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.5) -> keras.Model:
     """rescale (x / 255) → conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool

@@ -19,14 +19,11 @@ Everything is a stock Keras layer (the whitening kernel and dirac start are weig
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 import numpy as np
 from keras import layers
 
-from zoo.models import Tag, register, register_tags
-from zoo.recipes import Recipe
+from zoo.registry import register
 
 WHITEN_SIZE = 2  # the whitening conv's kernel: 2×2 patches
 WHITEN_EPS = 5e-4  # added to the patch covariance's eigenvalues before 1/sqrt
@@ -77,6 +74,7 @@ def init_whitening(model: keras.Model, images: np.ndarray) -> None:
 
 @register(
     "cifar_cnn",
+    params=1_973_920,
     input_shape=(32, 32, 3),
     default_dataset="cifar10",
     min_input_size=16,
@@ -109,42 +107,3 @@ def cifar_cnn(
         if isinstance(layer, layers.Conv2D) and layer.name != "whiten":
             dirac_init(layer)
     return model
-
-
-# airbench94's recipe in Keras units. Its lr 11.5 per 1024 examples on a summed loss, over 1024 * (1 + 1/(1 - 0.85))
-# for Nesterov momentum, is 1.5 on the batch-mean loss; its coupled weight decay (1.36 per unit lr, amplified
-# 1/(1 - 0.85) by momentum) is about 0.0133 of the weights per step at the peak, i.e. a decoupled 0.0089 * lr.
-AIRBENCH = Recipe(
-    optimizer="sgd",
-    learning_rate=1.5,
-    momentum=0.85,
-    weight_decay=0.0089,
-    schedule="linear",
-    warmup=0.23,
-    start_lr=0.2,
-    end_lr=0.07,  # warm-up over 23 % of steps, decay to 0.07x
-    # 10 epochs gave 88.34 % (89.68 % with TTA) in 1,610 s here, short of airbench's 94 %: 18 fit the hour.
-    epochs=18,
-    batch_size=1024,
-    label_smoothing=0.2,
-    bn_bias_lr=64.0,  # BatchNorm biases learn 64x faster (not their weight decay): -25 % epochs to 94 %
-    # No weight averaging: Keras' EMA averages only trainable weights, so BatchNorm statistics stay those
-    # of the live weights; in a 2-epoch check on 10,240 images EMA 0.98 scored 18.6 % against 57.7 %.
-    augment=("altflip", "crop"),
-    tta=True,
-)
-
-register_tags(
-    Tag(
-        "cifar_cnn",
-        "cifar10",
-        AIRBENCH,
-        target=0.93,
-        reference="with TTA; airbench93: 93.0 % (airbench94: 94.0 % in 9.9 epochs)",
-        # fast: the same compressed into 4 epochs (warm-up and decay shrink with it): 86.12 +- 0.26 % with TTA over
-        # seeds 0-2 in 663 s of training here (benchmarks/cifar_recipes.py seeds), under the 90 % it was meant for.
-        recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
-        weights="cifar_cnn-cifar10",
-        sha256="ba640741bbe256fb3abeef28842b6538b84de2c5892c588c68427d4b2da0bff4",
-    ),
-)

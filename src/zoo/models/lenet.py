@@ -15,16 +15,16 @@ Modern choices, and why:
 import keras
 from keras import layers
 
-from zoo.models import Tag, register, register_tags
-from zoo.recipes import Recipe
+from zoo.registry import register
 
 
 @register(
     "lenet5",
+    params=61_706,
     input_shape=(28, 28, 1),
     default_dataset="mnist",
     min_input_size=12,
-    description="LeNet-5, LeCun et al. 1998 (61,706 params on MNIST)",
+    description="LeNet-5, LeCun et al. 1998",
 )
 def lenet5(
     input_shape: tuple[int, int, int],
@@ -45,31 +45,3 @@ def lenet5(
     x = layers.Dense(84, activation=activation, name="f6")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="lenet5")
-
-
-register_tags(
-    Tag(
-        "lenet5",
-        "mnist",
-        # Time to 99.2 %: batch 256 and a one-cycle peak of 4e-3 (a larger batch is cheaper per image on a CPU),
-        # with small translations and affine distortions; 20 epochs gave 99.31 % in 67 s of training on 2 cores.
-        Recipe(learning_rate=4e-3, schedule="onecycle", batch_size=256, epochs=20, augment=("translate", "distort")),
-        target=0.992,
-        reference="LeCun et al. 1998: 0.95 % error (0.8 % with distortions)",
-        recipes={
-            # Time to 99 % on a 2-core CPU: 4 epochs, no augmentation, batch 256, Adam with short memories
-            # (betas 0.7, 0.9) at a one-cycle peak of 1e-2, after a published one-epoch MNIST recipe.
-            "fast": Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle", batch_size=256, epochs=4),
-        },
-        weights="lenet5-mnist",
-        sha256="86f2625b544964068d9c825639be884f5c768d86d045be6ef744eba451918354",
-    ),
-    Tag(
-        "lenet5",
-        "fashion_mnist",
-        Recipe(learning_rate=2e-3, epochs=40, augment=("flip",)),
-        target=0.91,
-        weights="lenet5-fashion_mnist",
-        sha256="23d825397d587272d0e7920f2f17211ee17489ffc22fe2e646a94e40ad025482",
-    ),
-)

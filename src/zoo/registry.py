@@ -1,0 +1,123 @@
+"""The model registry (timm's ``_registry``): one name → one builder with its default config.
+
+Builders (``zoo/models/*.py``) register themselves with :func:`register`; this module imports nothing heavy, so
+it can be imported without starting TensorFlow. ``zoo.models`` imports the builders and is where models are built.
+
+    >>> from zoo import models
+    >>> models.list_models()
+    ['alexnet', 'cifar_cnn', 'lenet5', 'mlp']
+    >>> models.create("lenet5", input_shape=(32, 32, 3), num_classes=10).count_params()
+    83126
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zoo.card import MAX_CLASSES, MAX_SIDE
+from zoo.errors import UnknownNameError, UsageError
+
+if TYPE_CHECKING:
+    import keras
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A registered model: its builder and the defaults it is built with."""
+
+    name: str
+    builder: Callable[..., keras.Model]
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    default_dataset: str  # what `zoo train MODEL` trains on; a model's first tag is on it
+    description: str
+    params: int  # at its default input shape and class count (``zoo list`` shows it without building)
+    min_input_size: int = 1
+    # Called once with the training images (uint8 [N, H, W, C]) before training, e.g. to compute a frozen
+    # whitening layer from the data; None for models that need nothing from the data.
+    init_from_data: Callable[[keras.Model, Any], None] | None = None
+
+
+# Preprocessing lives in the model (as keras.applications' include_preprocessing): every builder takes raw pixels,
+# 0-255 in any numeric dtype, and its first layer, ``rescale``, scales them to [0, 1]. So model.keras takes what
+# every export takes, and a caller never repeats the training's preprocessing.
+PREPROCESSING = {
+    "input": "raw pixels 0-255 (uint8 or any numeric dtype), shape H x W x C",
+    "scale": "x / 255 inside the model (its first layer, 'rescale')",
+    "in_model": True,
+}
+
+_REGISTRY: dict[str, ModelConfig] = {}
+
+
+def register(
+    name: str,
+    *,
+    input_shape: tuple[int, int, int],
+    default_dataset: str,
+    description: str,
+    params: int,
+    num_classes: int = 10,
+    min_input_size: int = 1,
+    init_from_data: Callable[[keras.Model, Any], None] | None = None,
+) -> Callable:
+    """Decorator that adds a builder ``fn(input_shape, num_classes, **kwargs)`` to the registry."""
+
+    def decorate(builder: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
+        _REGISTRY[name] = ModelConfig(
+            name,
+            builder,
+            input_shape,
+            num_classes,
+            default_dataset,
+            description,
+            params,
+            min_input_size,
+            init_from_data,
+        )
+        return builder
+
+    return decorate
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_config(name: str) -> ModelConfig:
+    """The registered config of ``name``; an unknown name raises a one-line error listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("model", name, list_models()) from None
+
+
+def create(
+    name: str,
+    input_shape: tuple[int, int, int] | None = None,
+    num_classes: int | None = None,
+    **kwargs: Any,
+) -> keras.Model:
+    """Build model ``name`` (uncompiled) for ``input_shape`` (H, W, C) and ``num_classes`` outputs."""
+    config = get_config(name)
+    shape = tuple(int(d) for d in (input_shape or config.input_shape))
+    classes = int(config.num_classes if num_classes is None else num_classes)
+    if len(shape) != 3 or min(shape) < 1:
+        raise UsageError(f"input shape must be H,W,C with positive sizes, got {shape}")
+    if min(shape[:2]) < config.min_input_size:
+        raise UsageError(
+            f"{name} needs images of at least {config.min_input_size}x{config.min_input_size}, "
+            f"got {shape[0]}x{shape[1]}"
+        )
+    if max(shape[:2]) > MAX_SIDE:
+        raise UsageError(f"input images may be at most {MAX_SIDE}x{MAX_SIDE}, got {shape[0]}x{shape[1]}")
+    if shape[2] > 64:
+        raise UsageError(f"input images may have at most 64 channels, got {shape[2]}")
+    if classes < 2:
+        raise UsageError(f"num_classes must be at least 2, got {classes}")
+    if classes > MAX_CLASSES:
+        raise UsageError(f"num_classes may be at most {MAX_CLASSES:,}, got {classes:,}")
+    return config.builder(shape, classes, **kwargs)
