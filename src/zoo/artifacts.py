@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import glob
+import hashlib
 import io
 import json
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -62,6 +65,115 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order), in 1 MiB reads."""
+    path, digest = Path(path), hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            digest.update(str(f.relative_to(path)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def writing(model_dir: str | os.PathLike, log=None) -> Iterator[None]:
+    """One writer at a time for a model folder: ``zoo train``'s swap and ``zoo export`` hold an exclusive lock on
+    ``.<name>.lock`` beside it (not inside: the folder itself is swapped); a second writer waits for the first."""
+    model_dir = Path(model_dir)
+    model_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(model_dir.parent / f".{model_dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if log:
+                log(f"Waiting for another zoo command that writes {model_dir} to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def staging_dir(folder: Path, kind: str) -> Path:
+    """A fresh hidden folder in ``folder`` for work under way, named with this process's id so that a later run
+    can tell a dead process's leftovers from live work (:func:`sweep_staging`)."""
+    return Path(tempfile.mkdtemp(dir=folder, prefix=f".{kind}.{os.getpid()}.", suffix=".tmp"))
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+COMMIT_JOURNAL = "commit.json"
+
+
+def sweep_staging(folder: str | os.PathLike, kind: str = "export") -> None:
+    """Finish or undo what a killed process left in ``folder``: a commit it had begun (its journal) is rolled
+    back, unless its card was already in place; the staging folders of dead processes are removed."""
+    for work in Path(folder).glob(f".{kind}.*.tmp"):
+        pid = work.name.split(".")[2]
+        if pid.isdigit() and process_alive(int(pid)) and int(pid) != os.getpid():
+            continue  # another live process's work
+        journal = work / COMMIT_JOURNAL
+        if journal.is_file():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                _finish_commit(json.loads(journal.read_text()), work)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def commit_with_card(model_dir: Path, work: Path, files: dict[str, Path], card: ModelCard) -> None:
+    """Replace files or folders and the model folder's card together: either all change or none does.
+
+    ``files`` maps each destination path to its staged version inside ``work``. The new card is written first (a
+    full disk fails here, before anything moved); a journal then lists the moves; each old version moves aside
+    into ``work`` and the new one into place; the card's rename is the commit. A failure before it (a read-only
+    card, a full disk) moves everything back; a kill before it is rolled back by the next :func:`sweep_staging`.
+    """
+    new_card = work / "card.json.new"
+    atomic_write_text(new_card, card.to_json())
+    moves = [
+        {"dest": str(dest), "new": str(new), "old": str(work / f"old.{i}")}
+        for i, (dest, new) in enumerate(files.items())
+    ]
+    journal = {"card": str(model_dir / CARD_FILE), "new_card": str(new_card), "moves": moves}
+    atomic_write_text(work / COMMIT_JOURNAL, json.dumps(journal))
+    try:
+        for move in moves:
+            if os.path.lexists(move["dest"]):
+                os.replace(move["dest"], move["old"])
+            os.replace(move["new"], move["dest"])
+        os.replace(new_card, model_dir / CARD_FILE)
+    except BaseException:
+        _finish_commit(journal, work)  # the card did not move: undo the file moves
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(work / COMMIT_JOURNAL)
+
+
+def _finish_commit(journal: dict, work: Path) -> None:
+    """A commit that did not reach its card's rename is undone: new files out, old ones back."""
+    if not Path(journal["new_card"]).exists():
+        return  # the card was renamed into place: the commit is complete
+    for move in reversed(journal["moves"]):
+        dest, new, old = Path(move["dest"]), Path(move["new"]), Path(move["old"])
+        if os.path.lexists(old):
+            if os.path.lexists(dest) and not os.path.lexists(new):
+                os.replace(dest, new)  # the new version moves back to staging, to be removed with it
+            os.replace(old, dest)
+        elif os.path.lexists(dest) and not os.path.lexists(new):
+            os.replace(dest, new)  # there was no old version: the destination did not exist before
 
 
 SWAP_OLD = ".old"  # inside a swap folder: the previous version, moved aside; its presence marks a swap under way
@@ -161,9 +273,21 @@ def check_model_output(dest: str | os.PathLike, overwrite: bool) -> Path:
         raise UsageError(f"output {dest} is the current folder or one above it; name a new folder for the model")
     if dest.is_file():
         raise UsageError(f"output {dest} is a file, not a model folder")
+    if dest.is_symlink():
+        raise UsageError(f"output {dest} is a symbolic link; name the folder it points to, or a new one")
+    longest = len(dest.name) + SIBLING_NAME_EXTRA  # e.g. .<name>.XXXXXXXX.tmp, the temporary folder of a swap
+    if longest > NAME_MAX:
+        raise UsageError(
+            f"output folder name {dest.name[:40]}... is {len(dest.name)} characters; at most "
+            f"{NAME_MAX - SIBLING_NAME_EXTRA} (zoo keeps hidden folders beside it named after it)"
+        )
     if dest.is_dir() and any(dest.iterdir()) and not (dest / CARD_FILE).is_file():
         raise UsageError(f"output {dest} is a folder that holds no zoo model ({CARD_FILE}); name a new folder")
     return check_writable(dest, overwrite)
+
+
+NAME_MAX = 255  # characters in one file name on Linux and macOS file systems
+SIBLING_NAME_EXTRA = len(".") + len(".run.worker999") + 8  # the longest hidden sibling a model folder gets
 
 
 def write_history(path: Path, history: dict[str, list[float]]) -> None:
@@ -198,7 +322,7 @@ def save(
 ) -> Path:
     """Write the model folder atomically: model.keras (weights and architecture only), card.json, history.csv."""
 
-    with atomic_dir(model_dir, overwrite=overwrite) as tmp:
+    with writing(model_dir), atomic_dir(model_dir, overwrite=overwrite) as tmp:
         # A copy rebuilt from the config carries no optimizer state or compile config (clone_model keeps them).
         clean = model.__class__.from_config(model.get_config())
         clean.set_weights(model.get_weights())
@@ -218,21 +342,57 @@ def read_card(model_dir: str | os.PathLike) -> ModelCard:
     recover(model_dir)
     if not model_dir.exists():
         raise ModelFileError(f"model folder {model_dir} does not exist")
+    if model_dir.is_dir() and os.access(model_dir, os.W_OK):
+        sweep_staging(model_dir)  # what a killed export left: its commit undone, its staging removed
     if not model_dir.is_dir():
         raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE
+    if not os.path.lexists(path):
+        raise ModelFileError(f"{path} is missing: {model_dir} is not a zoo model folder")
+    check_regular_file(path, MAX_CARD_BYTES)
     try:
         card = ModelCard.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError:
-        raise ModelFileError(f"{path} is missing: {model_dir} is not a zoo model folder") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"{path} is not a readable card ({err})") from None
+        raise ModelFileError(f"{path} is not a readable card ({first_line(err)})") from None
+    except RecursionError:
+        raise ModelFileError(f"{path} is not a readable card (nested too deeply)") from None
     except CardError as err:
         raise ModelFileError(f"{path} is not a valid card: {err}") from None
     for entry in card.exports.values():
         if isinstance(entry, dict) and isinstance(entry.get("path"), str) and "/" not in entry["path"].strip("/"):
             recover(model_dir / entry["path"])  # e.g. savedmodel/, if an export was killed mid-swap
     return card
+
+
+MAX_CARD_BYTES = 1 << 20  # a card is a few kB; 1 MiB is far more than any honest one
+# What a .keras archive's small members may inflate to: Keras reads config.json into memory whole, so a crafted
+# 4 MB archive that inflates to 3.9 GB (under Keras' own 4 GiB guard) would take 8 GB and a minute. The weights
+# (model.weights.h5) are read in pieces and may be as large as the model is.
+MAX_ARCHIVE_MEMBER_BYTES = {"config.json": 64 << 20, "metadata.json": 1 << 20}
+
+
+def check_regular_file(path: Path, max_bytes: int | None = None) -> None:
+    """``path`` is a regular file (not a FIFO, a device or a folder), of at most ``max_bytes`` where given."""
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise ModelFileError(f"{path} cannot be read ({err.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelFileError(f"{path} is not a regular file (a device, pipe or folder)")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ModelFileError(f"{path} is {info.st_size:,} bytes, over the {max_bytes:,} zoo reads")
+
+
+def check_archive_sizes(path: Path) -> None:
+    """The members of a .keras archive that Keras reads into memory whole inflate to a bounded size."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            limit = MAX_ARCHIVE_MEMBER_BYTES.get(member.filename)
+            if limit is not None and member.file_size > limit:
+                raise ModelFileError(
+                    f"{path} is refused: its {member.filename} inflates to {member.file_size:,} bytes "
+                    f"(at most {limit:,}); a zip bomb or not a zoo model"
+                )
 
 
 def check_model_matches(model, card: ModelCard, path: Path) -> None:
@@ -248,6 +408,15 @@ def check_model_matches(model, card: ModelCard, path: Path) -> None:
             f"{path} gives outputs of shape {list(model.output_shape[1:])}, but its card says "
             f"{card.num_classes} classes"
         )
+    if card.params is not None and model.count_params() != card.params:
+        raise ModelFileError(
+            f"{path} has {model.count_params():,} parameters, but its card says {card.params:,}: "
+            f"the card is another model's"
+        )
+    if card.pixels_in_model and model.name != card.model:
+        raise ModelFileError(
+            f"{path} is a {model.name} model, but its card says {card.model}: the card is another model's"
+        )
     last = model.layers[-1]
     if getattr(last, "activation", None) is not keras.activations.softmax:
         raise ModelFileError(f"{path} does not end in a softmax: its outputs are not probabilities")
@@ -260,10 +429,12 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
 
     card = read_card(model_dir)
     path = Path(model_dir) / MODEL_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise ModelFileError(f"{path} is missing")
+    check_regular_file(path)
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path} is corrupt: not a Keras 3 .keras archive (truncated or overwritten?)")
+    check_archive_sizes(path)
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad files; all mean the same to the user

@@ -8,6 +8,7 @@ model (``preprocessing.in_model`` false), which :func:`zoo.artifacts.load` puts 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -16,6 +17,7 @@ SCHEMA_VERSION = 2  # 2: pixels are scaled inside the model; 1: the cards before
 MAX_SIDE = 4096  # pixels: a larger input side in a card is refused before anything is allocated
 MAX_CLASSES = 100_000
 
+IDENTITY_FIELDS = ("model", "dataset", "input_shape", "num_classes", "class_names", "preprocessing")
 LEGACY_PREPROCESSING = {"input": "uint8 images (H x W x C)", "scale": "x / 255 -> float32 in [0, 1]", "in_model": False}
 
 
@@ -59,6 +61,13 @@ class ModelCard:
     def pixels_in_model(self) -> bool:
         """Whether the model takes raw pixels (it scales them itself), as every model since schema 2 does."""
         return bool(self.preprocessing.get("in_model", False))
+
+    def identity_sha256(self) -> str:
+        """SHA-256 of what the card says the model is (model, dataset, input, classes and their names,
+        preprocessing), not of what changes with use (exports): a pretrained tag checks it, so that a cached card
+        with other class names is refused."""
+        identity = {k: getattr(self, k) for k in IDENTITY_FIELDS}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
     @property
     def scored_accuracy(self) -> float | None:

@@ -9,7 +9,9 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 
 import click
 
@@ -42,14 +44,29 @@ BATCH = click.IntRange(1, MAX_BATCH)
 COUNT = click.IntRange(min=1)
 
 
+def option_names(group: click.Group) -> set[str]:
+    """Every option of every command, as the library's argument names (``batch_size``; ``source`` for --from)."""
+    names = set()
+    for command in group.commands.values():
+        names |= option_names(command) if isinstance(command, click.Group) else set()
+        names |= {p.name for p in command.params if isinstance(p, click.Option)}
+    return names | {"source"}
+
+
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # so that every cleanup runs, as on Ctrl-C (temporary folders, half-done commits)
+
+
 class ZooGroup(click.Group):
     """A click group that turns every expected error into one line on stderr and an exit code."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminated)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ZooError as err:
-            click.echo(f"zoo: error: {for_cli(str(err))}", err=True)
+            click.echo(f"zoo: error: {for_cli(str(err), option_names(self))}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
             click.echo(f"zoo: error: {err.format_message()}", err=True)

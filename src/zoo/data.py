@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,7 +91,25 @@ def as_float(images: tf.Tensor) -> tf.Tensor:
     return tf.cast(images, tf.float32)
 
 
+@contextlib.contextmanager
+def tfds_temp_files() -> Iterator[None]:
+    """Python's temporary folder pointed at a fresh one of zoo's meanwhile, removed after: tfds makes a
+    ``tmp*tfds`` folder for a dataset's metadata and never removes it."""
+    saved = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="zoo-tfds-") as folder:
+        tempfile.tempdir = folder
+        try:
+            yield
+        finally:
+            tempfile.tempdir = saved
+
+
 def _builder(name: str, data_dir: str | None):
+    with tfds_temp_files():
+        return _prepared_builder(name, data_dir)
+
+
+def _prepared_builder(name: str, data_dir: str | None):
     import tensorflow_datasets as tfds
 
     check_name(name)

@@ -17,6 +17,7 @@ import gzip
 import os
 import pickle
 import shutil
+import stat
 import tarfile
 import tempfile
 import zlib
@@ -25,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.data import check_name, list_datasets
+from zoo.artifacts import process_alive
+from zoo.data import check_name, list_datasets, tfds_temp_files
 from zoo.errors import UsageError, ZooError, first_line
 
 IDX_FILES = {
@@ -37,6 +39,7 @@ IDX_FILES = {
 STANDARD_COUNTS = {"mnist": (60000, 10000), "fashion_mnist": (60000, 10000), "cifar10": (50000, 10000)}
 CIFAR_RECORD = 1 + 32 * 32 * 3
 CIFAR_BIN_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+MAX_CIFAR_BATCH_BYTES = 60_000 * CIFAR_RECORD  # a batch file of more records than all of CIFAR-10 is refused
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -64,14 +67,31 @@ def _read_bytes(path: Path, magic: int) -> bytes:
             item = 28 * 28 if magic == 2051 else 1
             return head + f.read(count * item + 1)  # one byte more than promised shows padding
     except (OSError, EOFError, zlib.error) as err:
-        raise SourceFileError(f"{path}: unreadable ({err}); expected an IDX file, gzipped or not") from None
+        raise SourceFileError(f"{path}: unreadable ({first_line(err)}); expected an IDX file, gzipped or not") from None
 
 
 def _find(source: Path, base: str) -> Path:
     for name in (base, base + ".gz"):
-        if (source / name).is_file():
-            return source / name
+        if os.path.lexists(source / name):
+            return checked_source_file(source, source / name)
     raise SourceFileError(f"{source}: no {base} or {base}.gz; expected the four MNIST-format IDX files there")
+
+
+def checked_source_file(folder: Path, path: Path, max_bytes: int | None = None) -> Path:
+    """``path`` is a regular file inside ``folder`` (a symlink may point within it, not out of it), of at most
+    ``max_bytes``: a link to /dev/zero or to a file elsewhere is refused, not read."""
+    target = path.resolve()
+    if folder.resolve() not in target.parents:
+        raise SourceFileError(f"{path}: a link out of {folder}; copy the file itself into the folder")
+    try:
+        info = target.stat()
+    except OSError as err:
+        raise SourceFileError(f"{path}: unreadable ({err.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SourceFileError(f"{path}: not a regular file (a device, pipe or folder)")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise SourceFileError(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} this format holds")
+    return path
 
 
 def check_idx(path: Path, magic: int, data: bytes) -> int:
@@ -152,9 +172,11 @@ def _cifar_from_python(archive: Path, out: Path) -> None:
             for member in tar:
                 name = Path(member.name).name
                 if name.startswith(("data_batch_", "test_batch", "batches.meta")) and member.isfile():
+                    if member.size > MAX_CIFAR_BATCH_BYTES:
+                        raise SourceFileError(f"{archive}: {name} is {member.size:,} bytes, more than a batch holds")
                     batches[name] = load_cifar_pickle(tar.extractfile(member).read())
-    except (tarfile.TarError, EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError) as err:
-        raise SourceFileError(f"{archive}: not a readable cifar-10-python.tar.gz ({err})") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error, pickle.UnpicklingError, ValueError, TypeError) as err:
+        raise SourceFileError(f"{archive}: not a readable cifar-10-python.tar.gz ({first_line(err)})") from None
     for name, batch in batches.items():
         if not isinstance(batch, dict):
             raise SourceFileError(f"{archive}: {name} holds a {type(batch).__name__}, expected a CIFAR-10 batch dict")
@@ -182,15 +204,25 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
     elif source.is_dir() and (source / "cifar-10-python.tar.gz").is_file():
         source = source / "cifar-10-python.tar.gz"
     if source.is_dir():
-        shutil.copytree(source, root / "cifar-10-batches-bin")
+        (root / "cifar-10-batches-bin").mkdir(parents=True)
+        for name in [*CIFAR_BIN_FILES, "batches.meta.txt"]:
+            if os.path.lexists(source / name):
+                limit = MAX_CIFAR_BATCH_BYTES if name.endswith(".bin") else 4096
+                shutil.copyfile(checked_source_file(source, source / name, limit), root / "cifar-10-batches-bin" / name)
     elif source.is_file() and "python" in source.name:
         _cifar_from_python(source, root / "cifar-10-batches-bin")
     elif source.is_file():
         try:
             with tarfile.open(source) as tar:
-                tar.extractall(root, filter="data")
-        except (tarfile.TarError, EOFError, OSError) as err:
-            raise SourceFileError(f"{source}: not a readable cifar-10-binary.tar.gz ({err})") from None
+                wanted = [m for m in tar if m.isfile() and Path(m.name).name in [*CIFAR_BIN_FILES, "batches.meta.txt"]]
+                too_big = [m for m in wanted if m.size > MAX_CIFAR_BATCH_BYTES]
+                if too_big:
+                    raise SourceFileError(
+                        f"{source}: {too_big[0].name} is {too_big[0].size:,} bytes, more than a CIFAR-10 batch holds"
+                    )
+                tar.extractall(root, members=wanted, filter="data")
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+            raise SourceFileError(f"{source}: not a readable cifar-10-binary.tar.gz ({first_line(err)})") from None
     else:
         raise SourceFileError(
             f"{source}: no such file or folder; expected cifar-10-binary.tar.gz, "
@@ -239,8 +271,26 @@ def _local_downloads(local: Any, counts: dict[str, int]):
         )
 
 
+def _sweep_dead_imports(temp_root: Path, dataset_root: Path) -> None:
+    """Remove what killed imports left: ``zoo-import-*`` temp folders of dead processes, and tfds' empty
+    ``incomplete.*`` folders."""
+    for work in temp_root.glob("zoo-import-*-*-*"):
+        pid = work.name.split("-")[-2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(work, ignore_errors=True)
+    for leftover in dataset_root.glob("*incomplete*"):
+        with contextlib.suppress(OSError):
+            leftover.rmdir()  # only an empty one: a live import in another process fills its own
+
+
 def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = None, log=print) -> Path:
     """Check the files in ``source`` and prepare ``name`` from them with tfds' own builder."""
+    temp_root = Path(tempfile.gettempdir())  # (tfds_temp_files points Python's elsewhere meanwhile)
+    with tfds_temp_files():
+        return _import(name, source, data_dir, log, temp_root)
+
+
+def _import(name: str, source: str | os.PathLike, data_dir: str | None, log, temp_root: Path) -> Path:
     import tensorflow_datasets as tfds
 
     check_name(name)
@@ -254,7 +304,8 @@ def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = 
     dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
     downloads = dataset_root.parent / "downloads"
     existed, downloads_existed = dataset_root.exists(), downloads.exists()
-    with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-") as tmp:
+    _sweep_dead_imports(temp_root, dataset_root)
+    with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-{os.getpid()}-", dir=temp_root) as tmp:
         if name == "cifar10":
             local, counts = _stage_cifar(source, Path(tmp))
         else:
@@ -293,16 +344,18 @@ def list_prepared(data_dir: str | None = None) -> list[dict[str, Any]]:
 
     rows = []
     for name in list_datasets():
-        builder = tfds.builder(name, data_dir=data_dir)
-        prepared = builder.is_prepared()
-        splits = {k: v.num_examples for k, v in builder.info.splits.items()} if prepared else {}
-        rows.append(
-            {
-                "name": name,
-                "prepared": prepared,
-                "version": str(builder.version),
-                "splits": splits,
-                "path": str(builder.data_dir),
-            }
-        )
+        with tfds_temp_files():
+            rows.append(_prepared_row(tfds, name, data_dir))
     return rows
+
+
+def _prepared_row(tfds, name: str, data_dir: str | None) -> dict[str, Any]:
+    builder = tfds.builder(name, data_dir=data_dir)
+    prepared = builder.is_prepared()
+    return {
+        "name": name,
+        "prepared": prepared,
+        "version": str(builder.version),
+        "splits": {k: v.num_examples for k, v in builder.info.splits.items()} if prepared else {},
+        "path": str(builder.data_dir),
+    }

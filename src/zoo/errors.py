@@ -48,18 +48,24 @@ def first_line(err: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (at most ``limit`` characters), or its type where it has none:
     how a library's multi-line error becomes part of a one-line zoo error."""
     text = str(err).strip()
-    return text.splitlines()[0][:limit] if text else type(err).__name__
+    if not text:
+        return type(err).__name__
+    line = text.splitlines()[0]
+    return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 _ARGUMENT = re.compile(r"`([a-z][a-z0-9_]*)(?:=([^`]*))?`")
 _FLAG_NAMES = {"source": "from"}  # Python arguments whose flag has another name
 
 
-def for_cli(message: str) -> str:
+def for_cli(message: str, flags: set[str] | frozenset[str] | None = None) -> str:
     """A library message in the CLI's words: `` `batch_size` `` → ``--batch-size``, `` `overwrite=True` `` →
-    ``--overwrite``, `` `device='gpu'` `` → ``--device gpu``."""
+    ``--overwrite``, `` `device='gpu'` `` → ``--device gpu``; only the names in ``flags`` (the CLI's options, as
+    Python names), where given: another backticked name stays as it is."""
 
     def flag(match: re.Match) -> str:
+        if flags is not None and match.group(1) not in flags:
+            return match.group(0)
         name, value = "--" + _FLAG_NAMES.get(match.group(1), match.group(1)).replace("_", "-"), match.group(2)
         if value is None or value == "True":
             return name

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo import artifacts, data
+from zoo.artifacts import sha256
 from zoo.errors import UsageError, ZooError, first_line
-from zoo.pretrained import resolve, sha256
+from zoo.pretrained import resolve
 from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
@@ -309,7 +311,19 @@ def export(
     if unknown:
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
     model_dir = resolve(model_dir)
+    out_dir = Path(output) if output else Path(model_dir)
+    if out_dir.resolve() != Path(model_dir).resolve() and Path(model_dir).resolve() in out_dir.resolve().parents:
+        raise UsageError(
+            f"output {out_dir} is inside the model folder {model_dir}; export into the model folder itself "
+            "(the default) or into a folder outside it"
+        )
+    with artifacts.writing(model_dir, log):  # one writer at a time: a `zoo train --overwrite` swap waits
+        return _export(Path(model_dir), out_dir, formats, data_dir, parity_count, log)
+
+
+def _export(model_dir: Path, out_dir: Path, formats, data_dir, parity_count, log) -> dict[str, dict[str, Any]]:
     model, card = artifacts.load(model_dir)
+    model_sha = sha256(model_dir / artifacts.MODEL_FILE)
     missing = [
         f"{name} needs {pkg}"
         for name in formats
@@ -320,18 +334,19 @@ def export(
         raise UsageError(f"{'; '.join(missing)}: pip install {' '.join(sorted({m.split()[-1] for m in missing}))}")
     if not os.access(model_dir, os.W_OK):
         raise UsageError(f"{model_dir} is not writable: the exports could not be recorded in its card")
-    out_dir = Path(output) if output else Path(model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.sweep_staging(out_dir)  # a killed export's leftovers
     images, labels, source = parity_images(card, parity_count, data_dir)
     reference = model.predict(images, verbose=0)
     log(f"Parity on {len(images)} {source}")
     results = {}
-    # Every format is written and checked in a staging folder first; only then do the ones that passed replace
-    # their files (each by rename), and the card records them. A failure before that changes nothing.
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export.", suffix=".tmp") as staging:
+    # Every format is written and checked in a staging folder first; then the ones that passed replace their files
+    # and the card records them, together (artifacts.commit_with_card). A failure before that changes nothing.
+    staging = artifacts.staging_dir(out_dir, "export")
+    try:
         for name in formats:
             fmt = FORMATS[name]
-            staged = Path(staging) / fmt.filename
+            staged = staging / fmt.filename
             try:
                 fmt.write(model, card, staged, data_dir)
             except Exception as err:  # TensorFlow, the converters and a full disk raise many types
@@ -350,14 +365,20 @@ def export(
                 else ("; the previous one is kept" if (out_dir / fmt.filename).exists() else "; not written")
             )
             log(f"  {name:<11} {rel:<18} {_describe(check)}{kept}")
-        for name, result in results.items():
-            if result["parity"]["ok"]:
-                dest = out_dir / FORMATS[name].filename
-                with artifacts.atomic_path(dest) as tmp:
-                    os.replace(Path(staging) / FORMATS[name].filename, tmp)
-                result["sha256"] = sha256(dest)
-    card.exports.update({k: v for k, v in results.items() if v["parity"]["ok"]})
-    artifacts.write_card(model_dir, card)
+        passed = {name: result for name, result in results.items() if result["parity"]["ok"]}
+        for name, result in passed.items():
+            result["sha256"] = sha256(staging / FORMATS[name].filename)
+        if sha256(model_dir / artifacts.MODEL_FILE) != model_sha:
+            raise ZooError(f"{model_dir / artifacts.MODEL_FILE} changed while it was exported; nothing was changed")
+        card.exports.update(passed)
+        files = {out_dir / FORMATS[name].filename: staging / FORMATS[name].filename for name in passed}
+        artifacts.commit_with_card(model_dir, staging, files, card)
+    except OSError as err:  # a full disk, a read-only card: the commit was undone
+        raise ZooError(
+            f"could not record the exports in {model_dir} ({err.strerror or err}); nothing was changed"
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return results
 
 

@@ -109,6 +109,8 @@ def visualize(
 
     if index is not None and index < 0:
         raise UsageError(f"`index` must be zero or positive, got {index}")
+    if image is not None and index is not None:
+        raise UsageError("give `image` or `index`, not both")
     model, card = pretrained.load(model_dir)
     convs = conv_layers(model)
     if not convs:

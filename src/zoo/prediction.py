@@ -43,7 +43,7 @@ MAX_PIXELS = 50_000_000  # an image larger than this is refused before it is dec
 
 def to_pil(image: ImageLike):
     """Open a path, or wrap an array (uint8 pixels; floats in [0, 1] are scaled by 255), as a PIL image."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if isinstance(image, Image.Image):
         return image
@@ -67,7 +67,9 @@ def to_pil(image: ImageLike):
                     f"{MAX_PIXELS // 1_000_000} megapixels (a decompression bomb?)"
                 )
             img.load()
-            return img
+            # A camera or phone stores the picture as taken and says in its EXIF how to turn it; browsers and
+            # viewers apply that, and so does zoo (a "1" stored sideways is still a 1).
+            return ImageOps.exif_transpose(img)
     except FileNotFoundError:
         raise ZooError(f"{path}: no such file") from None
     except IsADirectoryError:

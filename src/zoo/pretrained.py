@@ -14,12 +14,12 @@ and ``model.keras`` must have the SHA-256 the tag records: a changed or damaged 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, tags
+from zoo.artifacts import sha256
 from zoo.card import ModelCard
 from zoo.errors import ModelFileError, ZooError
 from zoo.recipes import Recipe
@@ -43,19 +43,6 @@ def search_dirs() -> list[Path]:
     return [cache, here / "weights", here.parent.parent / "saved_models"]
 
 
-def sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order), in 1 MiB reads."""
-    path, digest = Path(path), hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            digest.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def locate(name: str) -> Path:
     """The weights folder of the tag ``name`` (or of a model name's default tag), its ``model.keras`` checked
     against the tag's SHA-256."""
@@ -76,6 +63,11 @@ def locate(name: str) -> Path:
         raise ModelFileError(
             f"{found / MODEL_FILE} is not the {tag.name} model zoo ships: its SHA-256 differs "
             f"from the tag's ({tag.sha256[:12]}...); {restore_hint(found)}"
+        )
+    if tag.card_sha256 and artifacts.read_card(found).identity_sha256() != tag.card_sha256:
+        raise ModelFileError(
+            f"{found / artifacts.CARD_FILE} is not the {tag.name} card zoo ships: what it says the model is (classes, "
+            f"class names, input, preprocessing) differs from the tag's; {restore_hint(found)}"
         )
     return found
 

@@ -15,9 +15,11 @@ of one folder.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import Any
 
 from zoo.artifacts import atomic_write_text
 from zoo.errors import UsageError, ZooError, first_line
+from zoo.quiet import muted_stderr
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
@@ -110,7 +113,9 @@ class RunState:
         name = f"epoch-{epoch:05d}.weights.h5"
         tmp = self.dir / f".tmp-{os.getpid()}-{name}"  # Keras wants the .weights.h5 suffix
         try:
-            model.save_weights(tmp, overwrite=True)
+            check_free_space(self.dir, checkpoint_bytes(model, self.dir / self.weights if self.weights else None))
+            with muted_stderr():  # HDF5 prints its own error stack from C; the Python error below says it in a line
+                model.save_weights(tmp, overwrite=True)
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, self.dir / name)
@@ -146,6 +151,25 @@ def damaged(run_dir: Path, err: Exception) -> DamagedRunState:
     return DamagedRunState(
         f"the run state in {run_dir} is damaged ({reason}); pass `restart=True` to discard it and train from the start"
     )
+
+
+def checkpoint_bytes(model, previous: Path | None) -> int:
+    """About how large the next checkpoint file will be: the last one's size, or the model's and optimizer's
+    variables."""
+    import numpy as np
+
+    if previous is not None and previous.is_file():
+        return previous.stat().st_size
+    variables = [*model.weights, *(model.optimizer.variables if model.optimizer else [])]
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    """Fail in one line before writing ``needed`` bytes (with a margin) where the disk has less: HDF5, which
+    writes the checkpoints, reacts to a full disk with pages of errors and sometimes a crash."""
+    free = shutil.disk_usage(folder).free
+    if free < 2 * needed + (16 << 20):
+        raise OSError(errno.ENOSPC, f"{free // (1 << 20):,} MiB free, a checkpoint needs about {needed >> 20} MiB")
 
 
 def checkpoint_callback(state: RunState):

@@ -31,6 +31,7 @@ class Tag:
     recipes: dict[str, Recipe] = field(default_factory=dict)  # named alternatives: ``--recipe NAME``
     weights: str | None = None  # the saved-model folder with its trained weights (saved_models/<weights>/)
     sha256: str | None = None  # of <weights>/model.keras, checked whenever the tag is loaded
+    card_sha256: str | None = None  # of what its card.json says the model is (ModelCard.identity_sha256), checked too
 
     @property
     def name(self) -> str:
@@ -69,6 +70,7 @@ TAGS: tuple[Tag, ...] = (
         reference="Simard et al. 2003, 800 hidden units: 1.6 % error",
         weights="mlp-mnist",
         sha256="6704e88a33ad2b5d37a37e4b6864fb4b148df4c3d310c6ae74f49767a2d7f0a2",
+        card_sha256="59fff6550f6822d89e7f09d32542a63f48d5bf4d65901e3dfc4514e7b858fb10",
     ),
     Tag(
         "mlp",
@@ -77,6 +79,7 @@ TAGS: tuple[Tag, ...] = (
         target=0.895,
         weights="mlp-fashion_mnist",
         sha256="f41f7eece30d62734de2614b4a120354184df18324183d5a6411e4c5f3c1143f",
+        card_sha256="9177f60c5896f065da938fadbd7776f084407b86a75aea04acf0dcfd3d890e0b",
     ),
     Tag(
         "lenet5",
@@ -93,6 +96,7 @@ TAGS: tuple[Tag, ...] = (
         },
         weights="lenet5-mnist",
         sha256="86f2625b544964068d9c825639be884f5c768d86d045be6ef744eba451918354",
+        card_sha256="af3bd7ee0cc2ed597b72d7a24165e3a0a826c77101aaee1186297715d618a408",
     ),
     Tag(
         "lenet5",
@@ -101,6 +105,7 @@ TAGS: tuple[Tag, ...] = (
         target=0.91,
         weights="lenet5-fashion_mnist",
         sha256="23d825397d587272d0e7920f2f17211ee17489ffc22fe2e646a94e40ad025482",
+        card_sha256="4d35fa6c2e313d0bfb31daa79780445274a4e6f84494d9c3705e77aa336f7900",
     ),
     Tag(
         "cifar_cnn",
@@ -113,6 +118,7 @@ TAGS: tuple[Tag, ...] = (
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
         sha256="ba640741bbe256fb3abeef28842b6538b84de2c5892c588c68427d4b2da0bff4",
+        card_sha256="57ec1a5c7f55c33e0ce94edcef760c3f98e0d265470fb6ec5600db9e3d297406",
     ),
 )
 
