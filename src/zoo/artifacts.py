@@ -83,20 +83,34 @@ def sha256(path: str | os.PathLike) -> str:
 @contextlib.contextmanager
 def writing(model_dir: str | os.PathLike, log=None) -> Iterator[None]:
     """One writer at a time for a model folder: ``zoo train``'s swap and ``zoo export`` hold an exclusive lock on
-    ``.<name>.lock`` beside it (not inside: the folder itself is swapped); a second writer waits for the first."""
+    ``.<name>.lock`` beside it (not inside: the folder itself is swapped); a second writer waits for the first.
+    The lock file is removed by its holder, so none is left behind; a waiter that then holds a removed file's lock
+    sees that and takes the new one."""
     model_dir = Path(model_dir)
     model_dir.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(model_dir.parent / f".{model_dir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    path = model_dir.parent / f".{model_dir.name}.lock"
+    waited = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if log:
+            if log and not waited:
                 log(f"Waiting for another zoo command that writes {model_dir} to finish")
+            waited = True
             fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break  # the lock of the file that is there now
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed that file: take the lock of the one there now
+    try:
         yield
     finally:
-        os.close(fd)  # closing releases the lock
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # while still held, so that no one can take this one after us
+        os.close(fd)
 
 
 def staging_dir(folder: Path, kind: str) -> Path:

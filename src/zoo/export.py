@@ -311,6 +311,7 @@ def export(
     if unknown:
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
     model_dir = resolve(model_dir)
+    artifacts.read_card(model_dir)  # a missing or damaged folder fails here, before anything is written
     out_dir = Path(output) if output else Path(model_dir)
     if out_dir.resolve() != Path(model_dir).resolve() and Path(model_dir).resolve() in out_dir.resolve().parents:
         raise UsageError(
