@@ -23,7 +23,7 @@ FLOORS = [
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained", "zoo.results"],  # a folder or a tag, resolved once
     ["zoo.models", "zoo.evaluation", "zoo.export", "zoo.prediction"],
-    ["zoo.kernels", "zoo.plots", "zoo.summary"],
+    ["zoo.kernels", "zoo.plots", "zoo.summary", "zoo.serving"],
     ["zoo.training", "zoo.bench"],
     ["zoo"],  # the package face: the public API, imported lazily
     ["zoo.cli"],

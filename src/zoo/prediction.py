@@ -9,6 +9,7 @@ brightness is over half, ``True``/``False`` force it.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from zoo.errors import UsageError, ZooError
 if TYPE_CHECKING:
     from PIL import Image
 
-ImageLike = Union[str, os.PathLike, "Image.Image", np.ndarray]
+ImageLike = Union[str, os.PathLike, "Image.Image", np.ndarray, bytes]  # bytes: an encoded file (an upload)
 DARK_BACKGROUND_DATASETS = {"mnist", "fashion_mnist"}
 
 
@@ -42,7 +43,8 @@ MAX_PIXELS = 50_000_000  # an image larger than this is refused before it is dec
 
 
 def to_pil(image: ImageLike):
-    """Open a path, or wrap an array (uint8 pixels; floats in [0, 1] are scaled by 255), as a PIL image."""
+    """Open a path or an encoded file's bytes, or wrap an array (uint8 pixels; floats in [0, 1] are scaled by
+    255), as a PIL image."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if isinstance(image, Image.Image):
@@ -55,11 +57,12 @@ def to_pil(image: ImageLike):
         if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
             raise UsageError(f"an image array must be HxW, HxWx1, HxWx3 or HxWx4, got shape {image.shape}")
         return Image.fromarray(array)
-    path = Path(image)
+    path: Any = "the upload" if isinstance(image, bytes) else Path(image)  # (an upload's messages name no path)
+    source = io.BytesIO(image) if isinstance(image, bytes) else path
     try:
         with warnings.catch_warnings():  # PIL warns past its limit; zoo's own, lower limit refuses below
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)  # reads the header only
+            img = Image.open(source)  # reads the header only
         with img:
             if img.width * img.height > MAX_PIXELS:
                 raise ZooError(
