@@ -22,12 +22,17 @@ def zoo_commands(page: Path) -> list[list[str]]:
     commands = []
     for block in blocks(page, "bash"):
         for line in block.splitlines():
-            for part in re.split(r"&&|;", line.split("  #")[0]):
-                words = shlex.split(part, comments=True)
-                while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):  # CUDA_VISIBLE_DEVICES=0,1 zoo ...
-                    words = words[1:]
-                if words[:1] == ["zoo"]:
-                    commands.append(words[1:])
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.whitespace_split, segment = True, []
+            for token in [*lexer, ";"]:
+                if token in (";", "&&", "||", "|", "&"):
+                    while segment and re.fullmatch(r"[A-Z_]+=\S*", segment[0]):  # CUDA_VISIBLE_DEVICES=0,1 zoo
+                        segment = segment[1:]
+                    if segment[:1] == ["zoo"]:
+                        commands.append(segment[1:])
+                    segment = []
+                else:
+                    segment.append(token)
     return commands
 
 

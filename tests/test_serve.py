@@ -76,6 +76,18 @@ def test_predict_gives_the_exported_savedmodels_numbers_in_rows_and_columns(clie
     np.testing.assert_allclose(columns["probabilities"], [r["probabilities"] for r in rows], atol=1e-7)
 
 
+def test_the_readmes_requests_get_the_readmes_answers(client):
+    readme = (ROOT / "README.md").read_text()
+    with open(ROOT / "docs" / "img" / "digit-1.png", "rb") as f:
+        drawn = client.post(f"/v1/models/{TAG}:classify_image", files={"image": ("digit-1.png", f)}).json()
+    assert drawn["inverted"] and drawn["top_k"][0]["class_name"] == "1"
+    assert '{"model":"lenet5.mnist","inverted":true,"top_k":[{"class_name":"1","probability":0.997' in readme
+    assert f'{{"class_name":"{drawn["top_k"][1]["class_name"]}"' in readme
+    blank = client.post(f"/v1/models/{TAG}:predict", json={"instances": [[[[0]] * 28] * 28]}).json()
+    assert f'"class_id":{blank["predictions"][0]["class_id"]},"class_name":"8"' in readme
+    assert f"[{str(blank['predictions'][0]['probabilities'][0])[:6]}..." in readme
+
+
 def test_classify_image_applies_zoo_predicts_rules(client):
     import zoo
 

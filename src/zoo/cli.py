@@ -597,9 +597,9 @@ def results(models_dir, bench_dir, output, check) -> None:
 @click.option(
     "--batch-wait-ms",
     type=click.FloatRange(0, 1000),
-    default=5.0,
+    default=0.0,
     show_default=True,
-    help="How long a request waits for others to batch with.",
+    help="How long a batch that is not full waits for more requests (0: it takes what queued meanwhile).",
 )
 @click.option("--batching/--no-batching", default=True, show_default=True, help="Gather concurrent requests.")
 @click.option(

@@ -110,18 +110,26 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
     return sorted(rows, key=lambda r: (r["dataset"], r["model"]))
 
 
-def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``) and settings sweeps
-    (``threads.py``) in ``bench_dir``."""
-    benches, comparisons, sweeps = [], [], []
+def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
+    """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``) and
+    serving loads (``serve_load.py``) in ``bench_dir``."""
+    benches, comparisons, sweeps, serving = [], [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
-        kind = comparisons if "runs" in record else sweeps if "rows" in record else benches
+        kind = (
+            serving
+            if "serving" in record
+            else comparisons
+            if "runs" in record
+            else sweeps
+            if "rows" in record
+            else benches
+        )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps
+    return benches, comparisons, sweeps, serving
 
 
 def options(r: dict[str, Any]) -> str:
@@ -154,6 +162,7 @@ def render_markdown(
     benches: list[dict[str, Any]],
     comparisons: list[dict[str, Any]],
     sweeps: list[dict[str, Any]] = (),
+    serving: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",
@@ -246,7 +255,42 @@ def render_markdown(
             for r in sweep["rows"]
         ]
         out += ["", f"Machine: {m['cpu']}, {m['cores']} cores; {sweep['date']}; `{sweep['command']}`."]
+    for record in serving:
+        out += render_serving(record)
     return "\n".join(out) + "\n"
+
+
+def render_serving(record: dict[str, Any]) -> list[str]:
+    """``serve_load.py``'s cells: requests/s and latency per model, clients and batching, against the ceiling."""
+    m = record["machine"]
+    out = [
+        "",
+        f"## {record['title']}",
+        "",
+        "One image per request; client threads and server on the same machine. The ceiling: the model called",
+        "in-process on batches of the server's maximum batch.",
+        "",
+        "| model | clients | batching | requests/s | p50 | p99 | vs no batching | vs ceiling | errors |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for entry in record["models"]:
+        ceiling = entry["in_process"]["images_per_s_batch"]
+        plain = {c["clients"]: c["requests_per_s"] for c in entry["cells"] if not c["batching"]}
+        for c in entry["cells"]:
+            vs_plain = f"{c['requests_per_s'] / plain[c['clients']]:.1f}×" if c["batching"] else ""
+            out.append(
+                f"| {entry['model']} | {c['clients']} | {'on' if c['batching'] else 'off'} | "
+                f"{c['requests_per_s']:,.0f} | {c['p50_ms']:.1f} ms | {c['p99_ms']:.1f} ms | {vs_plain} | "
+                f"{c['requests_per_s'] / ceiling:.0%} | {c['errors']} |"
+            )
+        inside = entry["in_process"]
+        out.append(
+            f"| {entry['model']} | in-process ceiling | batch {inside['max_batch']} | "
+            f"{inside['images_per_s_batch']:,.0f} images/s | | | | 100% | |"
+        )
+    isa = f" ({m['isa']})" if m.get("isa") else ""
+    out += ["", f"Machine: {m['cpu']}{isa}, {m['cores']} cores; {record['date']}; `{record['command']}`."]
+    return out
 
 
 def write_results(

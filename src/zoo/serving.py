@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import io
 import json
 import math
@@ -43,7 +44,7 @@ from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
 
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
 MAX_BATCH = 64  # images in one model call, at most (a request with more runs as its own call)
-BATCH_WAIT_MS = 5.0  # how long the first request of a batch waits for others
+BATCH_WAIT_MS = 0.0  # how long a batch that is not full waits for more (0: what queued while the model ran)
 MAX_BODY_BYTES = 8 << 20  # a request body over this is refused (413) before it is read further
 MAX_INSTANCES = 1024  # images in one request
 TOP_K = 3
@@ -119,20 +120,25 @@ class Batcher:
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            # What queued while the model ran is the next batch: alone at low load (no wait), up to max_batch
+            # under load. batch_wait_ms > 0 also holds a batch that is not full for that long, for company.
             items = [await self.queue.get()]
             count, deadline = len(items[0][0]), loop.time() + self.wait_s
             while count < self.max_batch:
-                try:
-                    item = self.queue.get_nowait() if self.queue.qsize() else None
-                    if item is None:
-                        item = await asyncio.wait_for(self.queue.get(), max(0.0, deadline - loop.time()))
-                except TimeoutError:
+                if self.queue.qsize():
+                    item = self.queue.get_nowait()
+                elif self.wait_s > 0 and loop.time() < deadline:
+                    try:
+                        item = await asyncio.wait_for(self.queue.get(), deadline - loop.time())
+                    except TimeoutError:
+                        break
+                else:
                     break
                 items.append(item)
                 count += len(item[0])
             batch = np.concatenate([images for images, _ in items])
             try:
-                out = await loop.run_in_executor(self.executor, self.run, batch)
+                out = await loop.run_in_executor(self.executor, run_padded, self.run, batch, self.max_batch)
             except Exception as err:  # noqa: BLE001  (every waiting request gets the model's error)
                 for _, future in items:
                     if not future.done():
@@ -144,6 +150,36 @@ class Batcher:
                 if not future.done():
                     future.set_result(out[start : start + len(images)])
                 start += len(images)
+
+
+def batch_sizes(max_batch: int) -> list[int]:
+    """The batch sizes a model is called with: powers of two up to ``max_batch``, and ``max_batch`` itself. Each
+    size is a new shape to the kernels (oneDNN builds its primitives per shape), so they are few, and warmed up."""
+    sizes = [1 << i for i in range(max_batch.bit_length()) if 1 << i < max_batch]
+    return [*sizes, max_batch]
+
+
+def run_padded(run: Callable[[np.ndarray], np.ndarray], images: np.ndarray, max_batch: int) -> np.ndarray:
+    """``run`` on ``images`` padded with zero images to the next allowed batch size (as TensorFlow Serving's
+    ``allowed_batch_sizes``); a request larger than ``max_batch`` runs as it is."""
+    size = next((s for s in batch_sizes(max_batch) if s >= len(images)), len(images))
+    if size == len(images):
+        return run(images)
+    padding = np.zeros((size - len(images), *images.shape[1:]), images.dtype)
+    return run(np.concatenate([images, padding]))[: len(images)]
+
+
+def warm_up(served: list[Served], max_batch: int) -> None:
+    """Call every model at every batch size it will see, so no request pays for building kernels; then move
+    everything loaded so far out of the garbage collector's way (a full collection over TensorFlow's objects
+    would pause a request for a tenth of a second)."""
+    for model in served:
+        for size in batch_sizes(max_batch):
+            model.run(np.zeros((size, *model.shape), np.uint8))
+        if model.features is not None:
+            model.features(np.zeros((1, *model.shape), np.uint8))
+    gc.collect()
+    gc.freeze()
 
 
 # --- requests ---------------------------------------------------------------------------------------------------
@@ -461,6 +497,8 @@ def serve(
     names = [s.name for s in served]
     if len(set(names)) != len(names):
         raise UsageError(f"two models would be served under one name: {', '.join(names)}")
+    config = config or ServerConfig()
+    warm_up(served, config.max_batch)
     app = create_app(served, config)
     shown, port = f"[{host}]" if ":" in host else host, sock.getsockname()[1]  # (port 0: the one the system chose)
     log(f"Loaded {', '.join(names)} in {time.perf_counter() - started:.1f} s")
