@@ -385,16 +385,25 @@ MAX_CARD_BYTES = 1 << 20  # a card is a few kB; 1 MiB is far more than any hones
 MAX_ARCHIVE_MEMBER_BYTES = {"config.json": 64 << 20, "metadata.json": 1 << 20}
 
 
-def check_regular_file(path: Path, max_bytes: int | None = None) -> None:
-    """``path`` is a regular file (not a FIFO, a device or a folder), of at most ``max_bytes`` where given."""
+def file_problem(path: Path, max_bytes: int | None = None) -> str | None:
+    """Why ``path`` is not a regular file (a FIFO, a device, a folder, unreadable) of at most ``max_bytes``, or None
+    where it is one: checked before anything reads it."""
     try:
         info = path.stat()
     except OSError as err:
-        raise ModelFileError(f"{path} cannot be read ({err.strerror})") from None
+        return f"cannot be read ({err.strerror})"
     if not stat.S_ISREG(info.st_mode):
-        raise ModelFileError(f"{path} is not a regular file (a device, pipe or folder)")
+        return "is not a regular file (a device, pipe or folder)"
     if max_bytes is not None and info.st_size > max_bytes:
-        raise ModelFileError(f"{path} is {info.st_size:,} bytes, over the {max_bytes:,} zoo reads")
+        return f"is {info.st_size:,} bytes, more than the {max_bytes:,} zoo reads"
+    return None
+
+
+def check_regular_file(path: Path, max_bytes: int | None = None) -> None:
+    """``path`` is a regular file of at most ``max_bytes`` (:func:`file_problem`), or a one-line error."""
+    problem = file_problem(path, max_bytes)
+    if problem:
+        raise ModelFileError(f"{path} {problem}")
 
 
 def check_archive_sizes(path: Path) -> None:

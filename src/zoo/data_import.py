@@ -17,7 +17,6 @@ import gzip
 import os
 import pickle
 import shutil
-import stat
 import tarfile
 import tempfile
 import zlib
@@ -26,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.artifacts import process_alive
+from zoo.artifacts import file_problem, process_alive
 from zoo.data import check_name, list_datasets, tfds_temp_files
 from zoo.errors import UsageError, ZooError, first_line
 
@@ -83,14 +82,9 @@ def checked_source_file(folder: Path, path: Path, max_bytes: int | None = None) 
     target = path.resolve()
     if folder.resolve() not in target.parents:
         raise SourceFileError(f"{path}: a link out of {folder}; copy the file itself into the folder")
-    try:
-        info = target.stat()
-    except OSError as err:
-        raise SourceFileError(f"{path}: unreadable ({err.strerror})") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise SourceFileError(f"{path}: not a regular file (a device, pipe or folder)")
-    if max_bytes is not None and info.st_size > max_bytes:
-        raise SourceFileError(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} this format holds")
+    problem = file_problem(target, max_bytes)
+    if problem:
+        raise SourceFileError(f"{path}: {problem}")
     return path
 
 
