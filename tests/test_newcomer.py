@@ -109,9 +109,11 @@ def test_python_finds_the_package_from_the_folder_that_holds_a_clone_named_zoo(t
 @pytest.mark.slow
 def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(tmp_path):
     """`pip install .` / `pip install git+URL` build a wheel: it must carry every tag's weights (SHA-256 checked)."""
-    wheels = tmp_path / "wheels"
+    wheels, source = tmp_path / "wheels", tmp_path / "source"  # a copy: building writes build/ beside the source
+    ignore = shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", "runs", ".*_cache")
+    shutil.copytree(ROOT, source, ignore=ignore)
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, ROOT],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheels, source],
         capture_output=True,
         text=True,
         timeout=600,
