@@ -86,13 +86,14 @@ def load_served(model: str) -> Served:
     keras_model, card = pretrained.load(model)
     name = model if model in tags.list_tags() else Path(model).resolve().name
     spec = tf.TensorSpec([None, *card.input_shape], tf.uint8)
-    run = tf.function(lambda x: keras_model(tf.cast(x, tf.float32), training=False), input_signature=[spec])
+
+    def compiled(net) -> Callable[[np.ndarray], np.ndarray]:  # one graph for every batch size: no retracing
+        graph = tf.function(lambda x: net(tf.cast(x, tf.float32), training=False), input_signature=[spec])
+        return lambda images: graph(images).numpy()
+
     convs = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.Conv2D)]
-    features = None
-    if convs:
-        probe = keras.Model(keras_model.inputs, convs[0].output)
-        features = tf.function(lambda x: probe(tf.cast(x, tf.float32), training=False), input_signature=[spec])
-    return Served(name, keras_model, card, lambda x: run(x).numpy(), (lambda x: features(x).numpy()) if convs else None)
+    probe = keras.Model(keras_model.inputs, convs[0].output) if convs else None
+    return Served(name, keras_model, card, compiled(keras_model), compiled(probe) if probe else None)
 
 
 class Batcher:
