@@ -115,24 +115,13 @@ def in_process(model: str, images: np.ndarray, max_batch: int = 64) -> dict:
     return {"images_per_s_batch": batched, "max_batch": max_batch, "images_per_s_single": 1 / float(np.mean(singles))}
 
 
-def vector_isa() -> str:
-    """The CPU's widest vector instructions, from /proc/cpuinfo: what decides TensorFlow's CPU kernels' speed."""
-    try:
-        flags = set(re.search(r"^flags\s*:(.*)$", Path("/proc/cpuinfo").read_text(), re.M).group(1).split())
-    except (OSError, AttributeError):
-        return "unknown"
-    if "avx512_bf16" in flags or "amx_bf16" in flags:
-        return "AVX-512 with BF16"
-    return "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags else "no AVX2"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", default=None, help="write the record to this JSON file")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from zoo.data import get_info
-    from zoo.device import cpu_name
+    from zoo.device import cpu_name, vector_isa
 
     rng = np.random.default_rng(0)
     record = {

@@ -53,3 +53,14 @@ def test_a_malformed_card_names_its_field(change, message):
 def test_unknown_fields_are_ignored_not_fatal():
     data = {**make_card().to_dict(), "comment": "added by hand"}
     assert ModelCard.from_dict(data) == make_card()
+
+
+def test_a_trained_cards_runtime_names_the_cpus_vector_instructions_and_precision(trained_lenet):
+    from zoo.device import vector_isa
+    from zoo.pretrained import describe, read_card
+
+    runtime = read_card(trained_lenet).runtime
+    assert runtime["cpu_isa"] == vector_isa() and runtime["precision"] == "float32"
+    assert vector_isa() in {"AVX-512 with BF16", "AVX-512", "AVX2, no AVX-512", "unknown"}
+    trained = next(line for line in describe(trained_lenet) if line.split()[0] == "trained")
+    assert f"({vector_isa()})" in trained and "float32" in trained

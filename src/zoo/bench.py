@@ -15,7 +15,7 @@ import numpy as np
 
 from zoo import data, models
 from zoo.checks import check_positive
-from zoo.device import cpu_name, gpu_names, library_versions, onednn_enabled, use_device
+from zoo.device import cpu_name, gpu_names, library_versions, onednn_enabled, use_device, vector_isa
 from zoo.optim import compile_model
 from zoo.results import options
 from zoo.tags import get_recipe
@@ -25,6 +25,7 @@ def machine() -> dict[str, Any]:
     """The machine a figure was measured on: CPU model and cores, GPUs, OS, library versions."""
     return {
         "cpu": cpu_name(),
+        "isa": vector_isa(),
         "cores": os.cpu_count(),
         "gpus": gpu_names(),
         "os": platform.platform(terse=True),
@@ -129,7 +130,8 @@ def format_report(r: dict[str, Any]) -> str:
     gpus = ", ".join(m["gpus"]) or "none"
     lines = [
         f"{r['model']} on {r['dataset']} ({r['params']:,} params), {r['device']}; {options(r)}",
-        f"machine: {m['cpu']}, {m['cores']} cores; GPU: {gpus}; TensorFlow {m['tensorflow']}, Keras {m['keras']}",
+        f"machine: {m['cpu']} ({m.get('isa', 'ISA not recorded')}), {m['cores']} cores; GPU: {gpus}; "
+        f"TensorFlow {m['tensorflow']}, Keras {m['keras']}",
         f"train      {r['train_images_per_s']:>10,.0f} images/s  (batch {r['batch_size']}, "
         f"{r['train_steps']} steps after {r['warmup_steps']} warm-up; ~{r['train_seconds_per_epoch']:.1f} s per epoch)",
         f"inference  {r['infer_images_per_s_batch256']:>10,.0f} images/s  (batch 256)",

@@ -63,6 +63,21 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa() -> str:
+    """The CPU's widest vector instructions (from /proc/cpuinfo), which decide how fast TensorFlow's CPU kernels
+    are: "AVX-512 with BF16" (native bfloat16), "AVX-512", "AVX2, no AVX-512", or "unknown"."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        flags = set()
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        return "AVX-512 with BF16"
+    if "avx512f" in flags:
+        return "AVX-512"
+    return "AVX2, no AVX-512" if "avx2" in flags else "unknown"
+
+
 def onednn_enabled() -> bool:
     """Whether TensorFlow runs its oneDNN CPU kernels in this process (zoo turns them on unless the user set
     ``TF_ENABLE_ONEDNN_OPTS``; see ``zoo/__init__.py``)."""

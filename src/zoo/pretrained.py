@@ -170,8 +170,11 @@ def describe(model: str | os.PathLike) -> list[str]:
         part
         for part in (
             card.date[:10],
-            runtime.get("device"),
+            runtime.get("device") + (f" ({runtime['cpu_isa']})" if runtime.get("cpu_isa") else "")
+            if runtime.get("device")
+            else None,
             f"oneDNN {'on' if runtime.get('onednn') else 'off'}" if "onednn" in runtime else None,
+            runtime.get("precision"),
             f"{card.training_seconds:,.0f} s" if card.training_seconds else None,
             f"seed {card.seed}" if card.seed is not None else None,
         )

@@ -212,7 +212,8 @@ def render_markdown(
                 f"{b['train_images_per_s']:,.0f} | "
                 f"{b['infer_images_per_s_batch256']:,.0f} | {b['infer_images_per_s_batch1']:,.0f} | "
                 f"{b['latency_ms_p50']:.2f} ms | {b['latency_ms_p99']:.2f} ms | "
-                f"{m['cpu']}, {m['cores']} cores, GPU: {', '.join(m['gpus']) or 'none'} | {b['date']} |"
+                f"{m['cpu']}{' (' + m['isa'] + ')' if m.get('isa') else ''}, {m['cores']} cores, "
+                f"GPU: {', '.join(m['gpus']) or 'none'} | {b['date']} |"
             )
     for c in comparisons:
         out += [

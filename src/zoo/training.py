@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, distribute, models, runstate
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
-from zoo.device import library_versions, onednn_enabled, use_device
+from zoo.device import library_versions, onednn_enabled, use_device, vector_isa
 from zoo.errors import UsageError, ZooError, plural
 from zoo.evaluation import predict_probs, scores
 from zoo.optim import compile_model
@@ -364,6 +364,8 @@ def train(
             "jit_compile": jit,
             "device": device_name,
             "onednn": onednn_enabled(),
+            "cpu_isa": vector_isa(),
+            "precision": "mixed_float16" if mixed_precision else "float32",
             "strategy": placement.name,
             "replicas": placement.replicas,
             "workers": placement.workers,
