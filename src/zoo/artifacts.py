@@ -146,7 +146,7 @@ def sweep_staging(folder: str | os.PathLike, kind: str = "export") -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def commit_with_card(model_dir: Path, work: Path, files: dict[str, Path], card: ModelCard) -> None:
+def commit_with_card(model_dir: Path, work: Path, files: dict[Path, Path], card: ModelCard) -> None:
     """Replace files or folders and the model folder's card together: either all change or none does.
 
     ``files`` maps each destination path to its staged version inside ``work``. The new card is written first (a

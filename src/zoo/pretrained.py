@@ -156,6 +156,8 @@ def describe(model: str | os.PathLike) -> list[str]:
     folder = resolve(model)
     card = artifacts.read_card(folder)
     tag = tag_of_folder(folder)
+    named_tag = isinstance(model, str) and model in tags.list_tags()  # resolve checked its weights' SHA-256
+    weights = folder / artifacts.MODEL_FILE
     m, pct = card.metrics, lambda v: f"{100 * v:.2f} %"
     test = f"{pct(m['test_accuracy'])}" if "test_accuracy" in m else "not scored"
     test += f" ({pct(m['test_accuracy_tta'])} with test-time augmentation)" if "test_accuracy_tta" in m else ""
@@ -199,8 +201,8 @@ def describe(model: str | os.PathLike) -> list[str]:
         if card.versions
         else None,
         f"  exports   {exports or 'none (zoo export MODEL_DIR)'}",
-        f"  weights   {artifacts.MODEL_FILE} sha256 {sha256(folder / artifacts.MODEL_FILE)}"
-        if (folder / artifacts.MODEL_FILE).is_file()
+        f"  weights   {artifacts.MODEL_FILE} sha256 {tags.get_tag(model).sha256 if named_tag else sha256(weights)}"
+        if weights.is_file()
         else f"  weights   {artifacts.MODEL_FILE} missing",
     ]
     return [line for line in lines if line is not None]
