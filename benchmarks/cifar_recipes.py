@@ -1,79 +1,97 @@
-"""A fast cifar_cnn recipe over seeds (mean ± std) and the ablations of its ingredients, one run each.
+"""cifar_cnn runs for the CIFAR-10 experiments: a recipe over seeds (mean ± std), changed field by field.
 
-    python benchmarks/cifar_recipes.py seeds [--seeds 0 1 2]
-    python benchmarks/cifar_recipes.py ablate NAME [NAME ...]     (names: see ABLATIONS)
+    python benchmarks/cifar_recipes.py NAME [--recipe default|fast] [--epochs N] [--seeds 0 1 2]
+                                             [--set FIELD=VALUE ...] [--original NPZ] [--keep-weights]
 
-Each run is `zoo train cifar_cnn --dataset cifar10` with the fast recipe (changed as the ablation says) into
-benchmarks/runs/<name>/, which keeps the card, history and curves (not the weights); `zoo results` reads them.
-Run them one at a time on a quiet machine: the cards record training seconds.
+Each run is zoo's own ``train("cifar_cnn", "cifar10", ...)`` with the named recipe (``--set lookahead=0`` changes
+a field of it: an ablation) into ``benchmarks/runs/NAME-seedS/``, which keeps the card, history and curves (the
+weights only with ``--keep-weights``); ``zoo results`` reads them. ``--original`` also scores each model on an
+.npz of test images with their original pixels (``x``, ``y``) and records that figure in its card (reported,
+never selected on). Run them one at a time on a quiet machine: the cards record training seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import shutil
 import statistics
+import sys
 from pathlib import Path
 
-from zoo.tags import get_recipe
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from original_pixels import score  # noqa: E402
+from records import file_name_only  # noqa: E402
+
+from zoo import artifacts  # noqa: E402
+from zoo.recipes import Recipe  # noqa: E402
+from zoo.tags import get_recipe  # noqa: E402
 
 RUNS = Path(__file__).resolve().parent / "runs"
-FAST = get_recipe("cifar_cnn", "cifar10", "fast")  # the default compressed into 4 epochs
-ABLATIONS = {  # what each ingredient is replaced with
-    "random_flip": {"augment": ("flip", "crop")},  # alternating flip -> random flips
-    "no_label_smoothing": {"label_smoothing": 0.0},
-    "no_bn_bias_lr": {"bn_bias_lr": 1.0},  # BatchNorm biases at the common learning rate
-    "no_crop": {"augment": ("altflip",)},  # no translation
-}
 
 
-def run(name: str, seed: int, recipe, label: str = "fast") -> dict:
+def parse_set(items: list[str]) -> dict:
+    """``["lookahead=0", "augment=altflip,crop"]`` as Recipe field values of the fields' types."""
+    fields = {f.name: f for f in dataclasses.fields(Recipe)}
+    changes = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in fields:
+            raise SystemExit(f"--set {item}: unknown field {name!r}; fields: {', '.join(fields)}")
+        kind = type(getattr(Recipe(), name))
+        changes[name] = tuple(v for v in value.split(",") if v) if kind is tuple else kind(value)
+    return changes
+
+
+def run(name: str, seed: int, recipe: Recipe | str, epochs: int | None, original: str | None, keep: bool):
     from zoo.training import train
 
-    out = RUNS / name
+    out = RUNS / f"{name}-seed{seed}"
     result = train(
         "cifar_cnn",
         "cifar10",
         recipe=recipe,
-        recipe_name=label,
+        epochs=epochs,
         seed=seed,
         output=out,
         overwrite=True,
-        command=f"python benchmarks/cifar_recipes.py ({name})",
+        command="python benchmarks/cifar_recipes.py " + " ".join(map(file_name_only, sys.argv[1:])),
     )
-    (out / "model.keras").unlink()  # the card, history and curves are the record; the weights are not kept
-    return result.card
+    card = result.card
+    if original:
+        figures = score(str(out), original)
+        card.examples["original_pixels"] = figures.pop("images")
+        card.metrics.update(figures)
+        artifacts.write_card(out, card)
+    if not keep:
+        (out / artifacts.MODEL_FILE).unlink()  # the card, history and curves are the record
+    return card
 
 
-def summary(cards: list) -> str:
-    accs = [100 * c.scored_accuracy for c in cards]
-    secs = [c.training_seconds for c in cards]
-    spread = f" ± {statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
-    return f"{statistics.mean(accs):.2f}{spread} % (TTA), {statistics.mean(secs):.0f} s of training, n={len(accs)}"
+def summary(values: list[float]) -> str:
+    spread = f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else ""
+    return f"{statistics.mean(values):.2f}{spread}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["seeds", "ablate"])
-    parser.add_argument("names", nargs="*")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("name", help="the runs' folder name (benchmarks/runs/NAME-seedS)")
+    parser.add_argument("--recipe", default="default")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--original", help=".npz of test images with their original pixels (x, y)")
+    parser.add_argument("--keep-weights", action="store_true")
     args = parser.parse_args()
-    if args.what == "seeds":
-        cards = [run(f"cifar_cnn-cifar10-fast-seed{s}", s, FAST) for s in args.seeds]
-        print("fast recipe:", summary(cards))
-    for name in args.names:
-        card = run(
-            f"cifar_cnn-cifar10-fast-{name}",
-            0,
-            dataclasses.replace(FAST, **ABLATIONS[name]),
-            label=f"fast, {name.replace('_', ' ')}",
-        )
-        print(f"fast recipe, {name}:", summary([card]))
-    if shutil.which("zoo"):
-        print("then: zoo results")
-    print(json.dumps({"runs": sorted(p.name for p in RUNS.iterdir())} if RUNS.exists() else {}))
+    changes = parse_set(args.set)
+    recipe = get_recipe("cifar_cnn", "cifar10", args.recipe).override(**changes) if changes else args.recipe
+    cards = [run(args.name, s, recipe, args.epochs, args.original, args.keep_weights) for s in args.seeds]
+    single = [100 * c.metrics["test_accuracy"] for c in cards]
+    line = f"{args.name}: {summary(single)} %"
+    if all("test_accuracy_tta" in c.metrics for c in cards):
+        line += f", {summary([100 * c.metrics['test_accuracy_tta'] for c in cards])} % with TTA"
+    line += f", {summary([c.training_seconds for c in cards])} s of training, seeds {args.seeds}"
+    print(line)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ class Killed(BaseException):
     """Stands for kill -9: nothing after the chosen point runs, and no except clause catches it."""
 
 
-def stop_after_epoch_2(monkeypatch, **train_args):
+def stop_after_epoch_2(monkeypatch, model="lenet5", dataset="mnist", **train_args):
     """Train until epoch 2's state is saved, then stop as a kill would."""
     real = runstate.RunState.save
 
@@ -28,7 +28,7 @@ def stop_after_epoch_2(monkeypatch, **train_args):
 
     monkeypatch.setattr(runstate.RunState, "save", save_then_stop)
     with pytest.raises(Killed):
-        train("lenet5", "mnist", **train_args)
+        train(model, dataset, **train_args)
     monkeypatch.setattr(runstate.RunState, "save", real)
 
 
@@ -161,3 +161,18 @@ def test_resume_is_bit_exact_with_weight_averaging(tiny_data, tmp_path, monkeypa
     stop_after_epoch_2(monkeypatch, output=tmp_path / "run", **quiet)
     train("lenet5", "mnist", output=tmp_path / "run", **quiet)
     assert same(tmp_path / "run", tmp_path / "ref")
+
+
+def test_resume_is_bit_exact_with_lookahead_and_a_whitening_bias_frozen_mid_run(tiny_data, tmp_path, monkeypatch):
+    """airbench's lookahead (BatchNorm statistics in its average) and a bias that freezes mid-run, resumed after
+    epoch 2, end exactly where an uninterrupted run ends; with no validation split, all 400 images train."""
+    from zoo.tags import AIRBENCH
+
+    recipe = AIRBENCH.override(epochs=4, batch_size=100, lookahead=2, whiten_bias_epochs=1, validation=0.0, tta=False)
+    quiet = {"device": "cpu", "verbose": 0, "log": lambda *a: None, "recipe": recipe}
+    ref = train("cifar_cnn", "cifar10", output=tmp_path / "ref", **quiet)
+    stop_after_epoch_2(monkeypatch, "cifar_cnn", "cifar10", output=tmp_path / "run", **quiet)
+    train("cifar_cnn", "cifar10", output=tmp_path / "run", **quiet)
+    assert same(tmp_path / "run", tmp_path / "ref")
+    assert ref.card.examples == {"train": 400, "val": 0, "test": 120}
+    assert "val_accuracy" not in ref.card.metrics and ref.card.recipe["lookahead"] == 2

@@ -9,6 +9,7 @@ from zoo import data, models
 from zoo.evaluation import TTA_VIEWS, predict_probs
 from zoo.optim import WarmupLinear, make_loss, make_optimizer
 from zoo.recipes import Recipe
+from zoo.training import _bias_schedule
 
 
 def tiny_model(num_classes=3):
@@ -81,6 +82,63 @@ def test_bn_bias_learning_rate_multiplier_scales_only_the_bias_step():
         assert np.allclose(step, ratio * steps[1.0][path], rtol=1e-4, atol=1e-7), path
 
 
+def test_lookahead_averages_the_weights_and_the_batchnorm_statistics():
+    """Every 2nd step the average moves towards the live values by 1 - 0.95**2 * (step/total)**3 and is copied
+    back, the BatchNorm statistics included; the last step leaves the average in the model."""
+    keras.utils.set_random_seed(0)
+    model = tiny_model()
+    bn = model.get_layer("bn")
+    recipe = Recipe(optimizer="sgd", momentum=0.0, learning_rate=0.1, schedule="constant", lookahead=2, epochs=1)
+    optimizer = make_optimizer(recipe, 5, model)  # 5 steps in all
+    weights = list(model.trainable_variables)
+    optimizer.build(weights)
+    tracked = [*weights, bn.moving_mean, bn.moving_variance]
+    live = [v.numpy().copy() for v in tracked]
+    average = [np.zeros_like(v) for v in live]
+    rng = np.random.default_rng(0)
+    for step in range(1, 6):
+        grads = [rng.normal(size=w.shape).astype(np.float32) for w in weights]
+        stats = [rng.uniform(0.5, 2.0, size=v.shape).astype(np.float32) for v in (bn.moving_mean, bn.moving_variance)]
+        for var, value in zip((bn.moving_mean, bn.moving_variance), stats, strict=True):
+            var.assign(value)  # what a forward pass in training mode would leave there
+        optimizer.apply(grads, weights)
+        live = [w - 0.1 * g for w, g in zip(live[: len(weights)], grads, strict=True)] + stats
+        if step % 2 == 0:
+            decay = 0.95**2 * (step / 5) ** 3
+            average = [a + (1 - decay) * (v - a) for a, v in zip(average, live, strict=True)]
+            live = [a.copy() for a in average]
+        if step == 5:
+            live = [a.copy() for a in average]  # the last step leaves the average
+        for var, expected in zip(tracked, live, strict=True):
+            assert np.allclose(var.numpy(), expected, atol=1e-5), (step, var.path)
+    assert not np.allclose(bn.moving_mean.numpy(), stats[0]), "the statistics are the averaged ones"
+
+
+def test_the_whitening_bias_trains_in_its_first_epochs_only():
+    """The bias of the layer named "whiten" learns in the first epochs, then neither learns nor decays."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 1))
+    x = keras.layers.Conv2D(2, 2, name="whiten")(inputs)
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, outputs)
+    model.get_layer("whiten").kernel.trainable = False
+    recipe = Recipe(optimizer="sgd", learning_rate=0.1, schedule="constant", weight_decay=0.5, epochs=4)
+    model.compile(optimizer=make_optimizer(recipe, 2, model), loss="sparse_categorical_crossentropy")
+    biases = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            biases.append(model.get_layer("whiten").bias.numpy().copy())
+
+    x = np.random.default_rng(0).normal(size=(16, 4, 4, 1)).astype(np.float32)
+    kernel = model.get_layer("whiten").kernel.numpy().copy()
+    callbacks = [_bias_schedule(model, "whiten", 2), Record()]
+    model.fit(x, np.arange(16) % 3, batch_size=8, epochs=4, verbose=0, callbacks=callbacks)
+    assert not np.allclose(biases[0], 0) and not np.allclose(biases[1], biases[0]), "learns in epochs 1-2"
+    assert np.array_equal(biases[3], biases[1]) and np.array_equal(biases[2], biases[1]), "frozen from epoch 3"
+    assert np.array_equal(model.get_layer("whiten").kernel.numpy(), kernel), "the kernel never trains"
+
+
 def test_alternating_flip_shows_each_image_both_ways_over_two_epochs():
     images = np.arange(6 * 2 * 3, dtype=np.uint8).reshape(6, 2, 3, 1)
     labels = np.arange(6)
@@ -133,11 +191,12 @@ def test_tta_averages_the_named_views():
 
 
 def test_whitening_layer_is_computed_from_data_and_frozen():
-    from zoo.models.cifar_cnn import init_whitening
+    from zoo.models.cifar_cnn import CIFAR10_MEAN, CIFAR10_STD, init_whitening
 
     model = models.create("cifar_cnn", input_shape=(16, 16, 3), num_classes=10, widths=(8, 16, 16))
     layer = model.get_layer("whiten")
-    assert not layer.trainable and layer.kernel.path not in [w.path for w in model.trainable_weights]
+    trainable = [w.path for w in model.trainable_weights]
+    assert layer.kernel.path not in trainable and layer.bias.path in trainable  # its bias trains (first epochs)
     rng = np.random.default_rng(0)
     base = rng.uniform(size=(200, 16, 16, 1))
     images = np.concatenate([base, 0.5 * base + 0.5 * rng.uniform(size=base.shape), base**2], -1) * 255
@@ -145,7 +204,7 @@ def test_whitening_layer_is_computed_from_data_and_frozen():
     init_whitening(model, images)
     kernel = layer.kernel.numpy().reshape(12, 24)
     assert np.allclose(kernel[:, 12:], -kernel[:, :12])
-    x = images / 255.0
+    x = (images / 255.0 - np.array(CIFAR10_MEAN)) / np.array(CIFAR10_STD)  # as the layer sees them
     patches = np.stack([x[:, i : i + 15, j : j + 15] for i in range(2) for j in range(2)], 3).reshape(-1, 12)
     covariance = patches.T @ patches / len(patches)
     whitened = kernel[:, :12].T @ covariance @ kernel[:, :12]

@@ -269,6 +269,12 @@ def info(model_dir, as_json) -> None:
     help=f"Comma-separated: {', '.join(AUGMENTATIONS)}; 'none' for none (default: the recipe's).",
 )
 @click.option(
+    "--validation",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Fraction of the training split held out for validation, 0 for none (default: the recipe's).",
+)
+@click.option(
     "--seed",
     type=click.IntRange(0, MAX_SEED),
     default=0,
@@ -303,6 +309,7 @@ def train(
     learning_rate,
     recipe_name,
     augment,
+    validation,
     seed,
     output,
     overwrite,
@@ -328,6 +335,7 @@ def train(
             batch_size=batch_size,
             learning_rate=learning_rate,
             augment=augment,
+            validation=validation,
             seed=seed,
             output=output,
             overwrite=overwrite,

@@ -332,7 +332,7 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
 class Splits:
     """Train, validation and test pipelines with the dataset's info."""
 
-    val: tf.data.Dataset
+    val: tf.data.Dataset | None  # None where no validation split was held out
     test: tf.data.Dataset
     info: DatasetInfo
     train_arrays: tuple[np.ndarray, np.ndarray]
@@ -360,16 +360,17 @@ def load(
     val_fraction: float = 0.1,
     augment: Sequence[str] = (),
 ) -> Splits:
-    """Load ``name``: train (shuffled, augmented), validation (last ``val_fraction`` of train) and test."""
-    if not 0 < val_fraction < 1:
-        raise UsageError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    """Load ``name``: train (shuffled, augmented), validation (last ``val_fraction`` of train; none for 0) and
+    test."""
+    if not 0 <= val_fraction < 1:
+        raise UsageError(f"val_fraction must be at least 0 and under 1, got {val_fraction}")
     info = dataset_info(name, data_dir)
     x, y = load_arrays(name, "train", data_dir)
     x_test, y_test = load_arrays(name, "test", data_dir)
-    n_val = max(1, int(round(len(x) * val_fraction)))
-    x_train, y_train, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
+    n_val = max(1, int(round(len(x) * val_fraction))) if val_fraction else 0
+    x_train, y_train, x_val, y_val = x[: len(x) - n_val], y[: len(x) - n_val], x[len(x) - n_val :], y[len(x) - n_val :]
     return Splits(
-        val=make_pipeline(x_val, y_val, batch_size),
+        val=make_pipeline(x_val, y_val, batch_size) if n_val else None,
         test=make_pipeline(x_test, y_test, batch_size),
         info=info,
         train_arrays=(x_train, y_train),

@@ -69,14 +69,34 @@ def learning_rate(recipe: Recipe, total_steps: int):
     raise UsageError(f"unknown schedule {recipe.schedule!r}; known: {', '.join(SCHEDULES)}")
 
 
-def _scaled(base: type) -> type:
-    """``base`` (a Keras optimizer class) that multiplies the gradients of chosen variables (by their path)
-    before the update: a per-variable learning-rate multiplier. Decoupled weight decay is not scaled."""
+def _zoo_optimizer(base: type) -> type:
+    """``base`` (a Keras optimizer class) with two additions, both kept in the optimizer's state (so a resumed run
+    continues exactly):
 
-    class Scaled(base):
-        def __init__(self, *args, gradient_scales: dict[str, float] | None = None, **kwargs):
+    - ``gradient_scales``: multiplies the gradients of chosen variables (by their path) before the update, a
+      per-variable learning-rate multiplier (decoupled weight decay is not scaled);
+    - ``lookahead``: ``(every, total_steps, extra_variables)``: airbench's lookahead. Every ``every`` steps the
+      average of the trainable variables and of ``extra_variables`` (the BatchNorm statistics, which Keras' own
+      EMA leaves out) moves towards their live values by ``1 - decay``, decay = 0.95**every * (step/total)**3, and
+      is copied back into them; at ``total_steps`` the average is copied into them one last time.
+    """
+
+    class ZooOptimizer(base):
+        def __init__(self, *args, gradient_scales=None, lookahead=None, **kwargs):
             super().__init__(*args, **kwargs)
             self.gradient_scales = dict(gradient_scales or {})
+            self.lookahead_every, self.lookahead_total, extra = lookahead or (0, 0, [])
+            self._lookahead_extra = list(extra)
+
+        def build(self, variables):
+            super().build(variables)
+            if self.lookahead_every:
+                # The averages start at 0: the first update's decay is ~1e-5 (step 5 of hundreds), so it is the
+                # live value to within 1e-5 of it, as if started from the initial weights.
+                self._lookahead_targets = [*variables, *self._lookahead_extra]
+                self._lookahead_averages = [
+                    self.add_variable_from_reference(v, name="lookahead") for v in self._lookahead_targets
+                ]
 
         def apply(self, grads, trainable_variables=None):
             if self.gradient_scales and trainable_variables is not None:
@@ -85,10 +105,44 @@ def _scaled(base: type) -> type:
                     g if g is None else g * self.gradient_scales.get(v.path, 1.0)
                     for g, v in zip(grads, trainable_variables, strict=True)
                 ]
-            return super().apply(grads, trainable_variables)
+            result = super().apply(grads, trainable_variables)
+            if self.lookahead_every:
+                self._lookahead_update()
+            return result
 
-    Scaled.__name__ = f"Scaled{base.__name__}"
-    return Scaled
+        def _lookahead_update(self):
+            ops = _keras().ops
+            step = self.iterations  # already counts the step just taken
+            due = ops.cast(ops.equal(step % self.lookahead_every, 0), "float32")
+            last = ops.cast(ops.greater_equal(step, self.lookahead_total), "float32")
+            progress = ops.minimum(ops.cast(step, "float32") / float(max(1, self.lookahead_total)), 1.0)
+            weight = due * (1.0 - 0.95**self.lookahead_every * progress**3)  # of the live values in the average
+            copy = ops.maximum(due, last)
+            for var, average in zip(self._lookahead_targets, self._lookahead_averages, strict=True):
+                new = average + ops.cast(weight, average.dtype) * (ops.cast(var, average.dtype) - average)
+                average.assign(new)
+                var.assign(var + ops.cast(copy, var.dtype) * (ops.cast(new, var.dtype) - var))
+
+    ZooOptimizer.__name__ = f"Zoo{base.__name__}"
+    return ZooOptimizer
+
+
+def batchnorm_statistics(model) -> list:
+    """The moving means and variances of every BatchNormalization layer in ``model``."""
+    keras = _keras()
+    return [
+        v
+        for layer in _layers(model)
+        if isinstance(layer, keras.layers.BatchNormalization)
+        for v in (layer.moving_mean, layer.moving_variance)
+    ]
+
+
+def _layers(model):
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
 
 
 def bn_bias_scales(model, factor: float) -> dict[str, float]:
@@ -96,16 +150,9 @@ def bn_bias_scales(model, factor: float) -> dict[str, float]:
     keras = _keras()
     if factor == 1.0:
         return {}
-
-    def layers(m):
-        for layer in m.layers:
-            yield layer
-            if hasattr(layer, "layers"):
-                yield from layers(layer)
-
     return {
         layer.beta.path: factor
-        for layer in layers(model)
+        for layer in _layers(model)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.center
     }
 
@@ -119,6 +166,9 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int, model=None):
     if recipe.ema:
         common = {"use_ema": True, "ema_momentum": recipe.ema, "ema_overwrite_frequency": recipe.ema_every or None}
     scales = bn_bias_scales(model, recipe.bn_bias_lr) if model is not None else {}
+    if recipe.lookahead:
+        extra = batchnorm_statistics(model) if model is not None else []
+        common["lookahead"] = (recipe.lookahead, recipe.epochs * steps_per_epoch, extra)
     if recipe.optimizer == "adam":
         cls, kwargs = keras.optimizers.Adam, {"beta_1": recipe.beta_1, "beta_2": recipe.beta_2}
     elif recipe.optimizer == "adamw":
@@ -135,8 +185,8 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int, model=None):
         raise UsageError(f"unknown optimizer {recipe.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
     if recipe.optimizer == "adam" and recipe.weight_decay:
         kwargs["weight_decay"] = recipe.weight_decay
-    if scales:
-        return _scaled(cls)(lr, gradient_scales=scales, **kwargs, **common)
+    if scales or recipe.lookahead:
+        return _zoo_optimizer(cls)(lr, gradient_scales=scales, **kwargs, **common)
     return cls(lr, **kwargs, **common)
 
 

@@ -162,6 +162,11 @@ def describe(model: str | os.PathLike) -> list[str]:
     test = f"{pct(m['test_accuracy'])}" if "test_accuracy" in m else "not scored"
     test += f" ({pct(m['test_accuracy_tta'])} with test-time augmentation)" if "test_accuracy_tta" in m else ""
     test += f" on {card.examples['test']:,} test images" if card.examples.get("test") else ""
+    if "original_pixels_accuracy" in m:  # a dataset rebuilt from lossy copies, also scored on original images
+        original = pct(m["original_pixels_accuracy"])
+        tta = m.get("original_pixels_accuracy_tta")
+        original += f" ({pct(tta)} with TTA)" if tta is not None else ""
+        test += f"; {original} on {card.examples.get('original_pixels', 0):,} with their original pixels"
     recipe_fields = {k: v for k, v in card.recipe.items() if k in Recipe.__dataclass_fields__}
     try:
         recipe = f"{card.recipe.get('name', 'default')}: {describe_recipe(Recipe(**recipe_fields).override())}"

@@ -38,6 +38,12 @@ class Recipe:
     # that many steps (lookahead-style).
     ema: float = 0.0
     ema_every: int = 0
+    # Lookahead (airbench): every `lookahead` steps (0 = off), average the weights AND the BatchNorm statistics
+    # (decay 0.95**lookahead * (step / steps)**3, so near 0 early and 0.77 at the end), then copy the average back
+    # into the model; the last step leaves the average in it. Kept in the optimizer state, so it resumes exactly.
+    lookahead: int = 0
+    whiten_bias_epochs: int = 0  # cifar_cnn: epochs its whitening layer's bias trains before it freezes (airbench: 3)
+    validation: float = 0.1  # fraction of the training split held out for validation; 0 trains on all of it
     # "flip" (horizontal, random), "altflip" (random in epoch 0, then every image flipped on odd epochs),
     # "crop" (translation by up to 2 px, reflected edges), "shift" (translation by up to 1/8 of the size, reflected
     # edges), "translate" (up to 7.5% = 2 px on 28x28, black fill, for digits), "distort" (rotation up to 8 degrees
@@ -70,6 +76,9 @@ def describe(recipe: Recipe) -> str:
     """A recipe in one line: optimizer, peak learning rate, schedule, epochs, batch, extras, augmentation."""
     extras = [f"{k} {getattr(recipe, k):g}" for k in ("weight_decay", "label_smoothing", "ema") if getattr(recipe, k)]
     extras += [f"BN-bias lr x{recipe.bn_bias_lr:g}"] if recipe.bn_bias_lr != 1 else []
+    extras += [f"lookahead every {recipe.lookahead}"] if recipe.lookahead else []
+    extras += [f"whitening bias {plural(recipe.whiten_bias_epochs, 'epoch')}"] if recipe.whiten_bias_epochs else []
+    extras += ["no validation split"] if not recipe.validation else []
     extras += ["TTA"] if recipe.tta else []
     return (
         f"{recipe.optimizer} {recipe.learning_rate:g} {recipe.schedule}, {plural(recipe.epochs, 'epoch')} of batch "

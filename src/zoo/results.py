@@ -98,6 +98,8 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
                 "train_images": train_images,
                 "training_seconds": round(seconds, 1),
                 "train_images_per_s": round(train_images * card.epochs / seconds) if seconds else None,
+                "original_pixels_accuracy_tta": metrics.get("original_pixels_accuracy_tta"),
+                "seed": card.seed,
                 "seconds_to_target_val": seconds_to(history, card.epoch_seconds, target),
                 "seconds_to_99_val": seconds_to(history, card.epoch_seconds, 0.99),
                 "device": card.runtime.get("device", "not recorded"),
@@ -111,16 +113,18 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
 
 
 def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
-    """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``) and
-    serving loads (``serve_load.py``) in ``bench_dir``."""
-    benches, comparisons, sweeps, serving = [], [], [], []
+    """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``),
+    serving loads (``serve_load.py``) and reference trainings (``airbench_reference.py``) in ``bench_dir``."""
+    benches, comparisons, sweeps, serving, references = [], [], [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
         kind = (
-            serving
+            references
+            if "reference" in record
+            else serving
             if "serving" in record
             else comparisons
             if "runs" in record
@@ -129,7 +133,7 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
             else benches
         )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps, serving
+    return benches, comparisons, sweeps, serving, references
 
 
 def options(r: dict[str, Any]) -> str:
@@ -163,6 +167,7 @@ def render_markdown(
     comparisons: list[dict[str, Any]],
     sweeps: list[dict[str, Any]] = (),
     serving: list[dict[str, Any]] = (),
+    references: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",
@@ -258,7 +263,52 @@ def render_markdown(
         out += ["", f"Machine: {m['cpu']}, {m['cores']} cores; {sweep['date']}; `{sweep['command']}`."]
     for record in serving:
         out += render_serving(record)
+    if references:
+        out += render_references(references, rows)
     return "\n".join(out) + "\n"
+
+
+def render_references(references: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[str]:
+    """The reference trainings (the official airbench94 on this CPU) next to zoo's cifar_cnn runs on the same data,
+    by epochs."""
+    out = [
+        "",
+        "## Side by side: the official airbench94 and zoo's cifar_cnn on CIFAR-10",
+        "",
+        "Same training and test images, same CPU. Training seconds exclude the per-epoch evaluations; images/s are",
+        "training images over them. The original-pixel figure is on the test images with their original pixels.",
+        "",
+        "| run | epochs | train images | test accuracy | with TTA | original pixels (TTA) | training time "
+        "| train images/s | seed | date |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    entries = []
+    for ref in references:
+        for r in ref["runs"]:
+            entries.append(
+                (
+                    r["epochs"],
+                    f"| official airbench94 ({ref['torch'].split('+')[0]} float32) | {r['epochs']:g} | "
+                    f"{ref['train_images']:,} | {_pct(r['test_accuracy'])} | {_pct(r['test_accuracy_tta'])} | "
+                    f"{_pct(r.get('original_accuracy_tta'))} | {_seconds(r['training_seconds'])} | "
+                    f"{r['images_trained'] / r['training_seconds']:,.0f} | {r['seed']} | {ref['date']} |",
+                )
+            )
+    for r in rows:
+        if r["model"] == "cifar_cnn" and r["dataset"] == "cifar10":
+            entries.append(
+                (
+                    r["epochs"],
+                    f"| zoo cifar_cnn, {r['recipe']} (`{r['folder']}`) | {r['epochs']} | {r['train_images']:,} | "
+                    f"{_pct(r['test_accuracy'])} | {_pct(r['test_accuracy_tta'])} | "
+                    f"{_pct(r.get('original_pixels_accuracy_tta'))} | {_seconds(r['training_seconds'])} | "
+                    f"{r['train_images_per_s'] or '—'} | {r['seed']} | {r['date']} |",
+                )
+            )
+    out += [line for _, line in sorted(entries, key=lambda e: e[0])]
+    m = references[0]
+    out += ["", f"Machine: {m['cpu']}, {', '.join(m['cpu_flags'])}; `{m['command']}`."]
+    return out
 
 
 def render_serving(record: dict[str, Any]) -> list[str]:

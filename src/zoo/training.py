@@ -108,6 +108,41 @@ def _nan_guard():
     return _NanGuard()
 
 
+def _bias_schedule(model, layer_name: str, epochs: int):
+    """Train the bias of ``layer_name`` (where ``model`` has such a layer with a bias) in the first ``epochs``
+    epochs only, then freeze it (airbench's whitening bias). The train step is retraced at the switch, so the
+    frozen bias then gets neither gradient nor weight decay."""
+    import keras
+
+    layer = next((la for la in model.layers if la.name == layer_name and getattr(la, "bias", None) is not None), None)
+
+    class _BiasSchedule(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            trainable = epoch < epochs
+            if layer is not None and layer.bias.trainable != trainable:
+                layer.bias.trainable = trainable
+                self.model.make_train_function(force=True)
+
+    return _BiasSchedule()
+
+
+def _reseed_layers(model, seed: int):
+    """At every epoch's start, set the random state of each layer that draws its own (Dropout) from (``seed``,
+    the layer, the epoch): that state is not in a checkpoint, so otherwise a resumed run would draw other masks."""
+    import keras
+    import numpy as np
+
+    generators = [la.seed_generator for la in model.layers if hasattr(la, "seed_generator")]
+
+    class _Reseed(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            for i, generator in enumerate(generators):
+                dtype = keras.backend.standardize_dtype(generator.state.dtype)
+                generator.state.assign(np.array([seed + 7919 * i, epoch << 20], dtype))  # 2**20 draws per epoch
+
+    return _Reseed()
+
+
 def score_test(model, test_arrays, *, tta: bool = False, distributed_test=None) -> dict[str, float]:
     """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
     training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
@@ -256,6 +291,7 @@ def train(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     augment: str | Sequence[str] | None = None,
+    validation: float | None = None,
     seed: int = 0,
     output: str | os.PathLike | None = None,
     overwrite: bool = False,
@@ -274,7 +310,8 @@ def train(
 
     ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``; ``zoo list --recipes``) or a
     :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` (``"flip,crop"``, a
-    list of names, or ``"none"``) override it where given. The model folder goes to ``output`` (default
+    list of names, or ``"none"``) and ``validation`` (the fraction of the training split held out; 0 trains on all
+    of it) override it where given. The model folder goes to ``output`` (default
     ``runs/<model>-<dataset>``), written atomically; an existing one is replaced only with ``overwrite``. An
     interrupted run resumes when called again with the same arguments (``restart`` discards its state).
     ``command`` is recorded on the card (default: the process's command line).
@@ -292,10 +329,13 @@ def train(
     check_int("batch_size", batch_size, 1, MAX_BATCH)
     check_int("seed", seed, 0, MAX_SEED)
     check_positive(learning_rate=learning_rate)
+    check_type("validation", validation, int, float, type(None))
+    if validation is not None and not 0 <= validation < 1:
+        raise ValueError(f"validation must be a fraction of the training split, from 0 to under 1; got {validation}")
     augment = data.parse_augment(augment)  # an unknown name fails here, before any data is read
     recipe_name, custom = (recipe, None) if isinstance(recipe, str) else ("custom", recipe)
     recipe = (custom or get_recipe(model, dataset, recipe_name)).override(
-        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, augment=augment, validation=validation
     )
     data.check_augment(recipe.augment)
     model_name = model
@@ -319,7 +359,14 @@ def train(
 
         keras.utils.set_random_seed(seed)
         tf.config.experimental.enable_op_determinism()
-        splits = data.load(dataset, batch_size=recipe.batch_size, data_dir=data_dir, seed=seed, augment=recipe.augment)
+        splits = data.load(
+            dataset,
+            batch_size=recipe.batch_size,
+            data_dir=data_dir,
+            seed=seed,
+            augment=recipe.augment,
+            val_fraction=recipe.validation,
+        )
         if done:
             log(f"Resuming from {run_dir}: {done} of {plural(recipe.epochs, 'epoch')} done")
         train_stream = data.make_epoch_stream(
@@ -332,12 +379,15 @@ def train(
         )
         val, test = splits.val, splits.test
         if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
-            train_stream, val, test = (distribute.shard_by_data(ds) for ds in (train_stream, val, test))
+            train_stream, val, test = (ds and distribute.shard_by_data(ds) for ds in (train_stream, val, test))
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
             model = build_model(model_name, info, splits.train_arrays[0], mixed_precision)
             compile_model(model, recipe, steps, jit)
+            # Built now, on every trainable weight, so that its state (and so a checkpoint) has the same variables
+            # however many of them a run's epochs train (a bias that freezes after some epochs).
+            model.optimizer.build(model.trainable_variables)
         if placement.workers > 1:
             x, y = splits.train_arrays
             distribute.prepare_multiworker(model, data.as_float(x[:2]), y[:2])
@@ -346,7 +396,9 @@ def train(
             f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
             f"{plural(recipe.epochs, 'epoch')} of batch {recipe.batch_size}"
         )
-        callbacks = [_nan_guard(), runstate.checkpoint_callback(state)]
+        callbacks = [_nan_guard(), runstate.checkpoint_callback(state), _reseed_layers(model, seed)]
+        if recipe.whiten_bias_epochs < recipe.epochs:
+            callbacks.append(_bias_schedule(model, "whiten", recipe.whiten_bias_epochs))
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
@@ -354,11 +406,8 @@ def train(
             model, splits.test_arrays, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
         )
         history = state.history()
-        metrics = {
-            "val_accuracy": history.get("val_accuracy", [float("nan")])[-1],
-            "val_loss": history.get("val_loss", [float("nan")])[-1],
-            **metrics,
-        }
+        last_val = {k: history[k][-1] for k in ("val_accuracy", "val_loss") if history.get(k)}
+        metrics = {**last_val, **metrics}
         runtime = {
             "mixed_precision": mixed_precision,
             "jit_compile": jit,

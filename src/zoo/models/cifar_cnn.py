@@ -2,19 +2,23 @@
 
 Its shape follows airbench94 (Keller Jordan, KellerJordan/cifar10-airbench), the fastest known way to 94 %:
 
-- raw pixels in, scaled by 1/255 in the first layer (``rescale``), as in every zoo model;
-- a frozen 2×2 **patch-whitening** convolution first (its kernel is computed from training images by
+- raw pixels in, scaled by 1/255 in the first layer (``rescale``), as in every zoo model, then normalized with
+  CIFAR-10's channel means and standard deviations (``normalize``, constants, as airbench does);
+- a 2×2 **patch-whitening** convolution first, its kernel frozen (computed from training images by
   :func:`init_whitening`, before training: the eigenvectors of the 2×2×3 patch covariance and their negatives,
-  scaled by 1/sqrt(λ + 5e-4)), so the first learned layer sees decorrelated inputs;
+  scaled by 1/sqrt(λ + 5e-4)), so the first learned layer sees decorrelated inputs; its bias trains for the
+  recipe's first ``whiten_bias_epochs`` (airbench: 3), then freezes;
 - three blocks of conv → max-pool → BatchNorm → GELU → conv → BatchNorm → GELU (widths 64/256/256 by default);
   pooling right after the first conv makes the second conv of each block 4× cheaper;
 - convolutions without bias (BatchNorm supplies it), **dirac-initialized**: each conv starts as the identity on
-  its first input channels plus the usual random part on the rest, so the net starts close to a shallow one;
-- BatchNorm with a frozen scale (``scale=False``) and momentum 0.6 (fast-moving statistics for short runs);
+  its first input channels plus a random part on the rest (uniform ±1/sqrt(fan-in), PyTorch's default, which
+  airbench's numbers rest on; Keras' Glorot default is up to 2.4× wider), so the net starts close to a shallow one;
+- BatchNorm with a frozen scale (``scale=False``), momentum 0.6 (fast-moving statistics for short runs), ε 1e-12;
 - head: max-pool → Dropout → linear (no bias) → ×1/9 (keeps the logits small early) → softmax.
 
 Everything is a stock Keras layer (the whitening kernel and dirac start are weights, not custom classes), so
-``model.keras`` loads in plain Keras. About 1.97 M parameters and 118 M multiply-adds per 32×32 image.
+``model.keras`` loads in plain Keras (where the whitening kernel is trainable again: freezing it is part of
+training). About 1.97 M parameters and 118 M multiply-adds per 32×32 image.
 """
 
 from __future__ import annotations
@@ -27,16 +31,26 @@ from zoo.registry import register
 
 WHITEN_SIZE = 2  # the whitening conv's kernel: 2×2 patches
 WHITEN_EPS = 5e-4  # added to the patch covariance's eigenvalues before 1/sqrt
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per channel, of pixels scaled to 0-1 (airbench's constants)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+BN_EPSILON = 1e-12  # airbench's; float32 keeps it (the batch variances here are far above it)
+# PyTorch's default for convolutions and linear layers, uniform ±1/sqrt(fan_in)
+TORCH_INIT = keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+
+
+def conv(filters: int, name: str) -> layers.Conv2D:
+    """A 3×3 'same' convolution without bias (BatchNorm supplies it), PyTorch-initialized."""
+    return layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=TORCH_INIT, name=name)
 
 
 def conv_block(x, filters: int, name: str, bn_momentum: float):
-    """conv → max-pool → BN → GELU → conv → BN → GELU (convs without bias: BatchNorm supplies it)."""
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    """conv → max-pool → BN → GELU → conv → BN → GELU."""
+    x = conv(filters, f"{name}_conv1")(x)
     x = layers.MaxPooling2D(2, name=f"{name}_pool")(x)
-    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-5, scale=False, name=f"{name}_bn1")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=BN_EPSILON, scale=False, name=f"{name}_bn1")(x)
     x = layers.Activation("gelu", name=f"{name}_gelu1")(x)
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(x)
-    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=1e-5, scale=False, name=f"{name}_bn2")(x)
+    x = conv(filters, f"{name}_conv2")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=BN_EPSILON, scale=False, name=f"{name}_bn2")(x)
     return layers.Activation("gelu", name=f"{name}_gelu2")(x)
 
 
@@ -53,13 +67,13 @@ def dirac_init(conv: layers.Conv2D) -> None:
 
 def init_whitening(model: keras.Model, images: np.ndarray) -> None:
     """Compute the frozen ``whiten`` layer's kernel from ``images`` (raw pixels 0-255, [N, H, W, C]), as that
-    layer sees them: after the model's ``rescale`` (x / 255).
+    layer sees them: after the model's layers before it (``rescale``, ``normalize``).
 
     Every 2×2×C patch of the images is a vector; the kernel holds the eigenvectors of their covariance, each
     scaled by 1/sqrt(eigenvalue + 5e-4), and their negatives (so the GELU after it passes both signs).
     """
     layer = model.get_layer("whiten")
-    x = np.asarray(images, np.float32) / 255.0
+    x = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.input)(np.asarray(images, np.float32)))
     k, c = WHITEN_SIZE, x.shape[-1]
     h, w = x.shape[1] - k + 1, x.shape[2] - k + 1
     patches = np.stack([x[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)], axis=3)  # [N,h,w,k*k,C]
@@ -74,7 +88,7 @@ def init_whitening(model: keras.Model, images: np.ndarray) -> None:
 
 @register(
     "cifar_cnn",
-    params=1_973_920,
+    params=1_973_944,
     input_shape=(32, 32, 3),
     default_dataset="cifar10",
     min_input_size=16,
@@ -88,21 +102,26 @@ def cifar_cnn(
     dropout: float = 0.1,
     bn_momentum: float = 0.6,
 ) -> keras.Model:
-    """rescale → whiten 2×2 → GELU → [conv-pool-BN-GELU-conv-BN-GELU] × 3 → max-pool → Dropout → linear ×1/9
+    """rescale → normalize → whiten 2×2 → GELU → [conv-pool-BN-GELU-conv-BN-GELU] × 3 → max-pool → Dropout → linear ×1/9
     → softmax."""
     channels = input_shape[-1]
     inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.Conv2D(2 * channels * WHITEN_SIZE**2, WHITEN_SIZE, use_bias=False, trainable=False, name="whiten")(x)
+    if channels == len(CIFAR10_MEAN):
+        variance = [s**2 for s in CIFAR10_STD]
+        x = layers.Normalization(mean=CIFAR10_MEAN, variance=variance, name="normalize")(x)
+    whiten = layers.Conv2D(2 * channels * WHITEN_SIZE**2, WHITEN_SIZE, name="whiten")
+    x = whiten(x)
     x = layers.Activation("gelu", name="whiten_gelu")(x)
     for i, width in enumerate(widths, start=1):
         x = conv_block(x, width, f"block{i}", bn_momentum)
     x = layers.GlobalMaxPooling2D(name="pool_head")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    x = layers.Dense(num_classes, use_bias=False, name="logits")(x)
+    x = layers.Dense(num_classes, use_bias=False, kernel_initializer=TORCH_INIT, name="logits")(x)
     x = layers.Rescaling(1 / 9, name="logit_scale")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
     model = keras.Model(inputs, outputs, name="cifar_cnn")
+    whiten.kernel.trainable = False  # computed from the data (init_whitening); its bias trains (whiten_bias_epochs)
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D) and layer.name != "whiten":
             dirac_init(layer)
