@@ -32,6 +32,9 @@ CASES = [
     (["train", "lenet5", "--lr", "inf"], 2, "'--learning-rate' / '--lr': 'inf' is not a finite number"),
     (["train", "lenet5", "--seed", "-1"], 2, "'--seed': -1 is not in the range 0<=x<=4294967295"),
     (["train", "lenet5", "--seed", "x"], 2, "'x' is not a valid integer"),
+    (["train", "lenet5", "--validation", "1"], 2, "'--validation': 1.0 is not in the range 0<=x<1"),
+    (["train", "lenet5", "--validation", "-0.1"], 2, "'--validation': -0.1 is not in the range 0<=x<1"),
+    (["train", "lenet5", "--validation", "nan"], 2, "'--validation': 'nan' is not a finite number"),
     (["train", "lenet5", "--augment", "wobble"], 2, "unknown augmentation 'wobble'; known: altflip, crop, distort"),
     # values that used to pass validation and fail after the run state was written
     (["train", "lenet5", "--seed", "4294967296"], 2, "4294967296 is not in the range 0<=x<=4294967295"),

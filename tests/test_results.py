@@ -82,3 +82,50 @@ def test_bench_measures_training_and_inference(tiny_data, cli_runner, zoo_cli, t
         assert record[key] > 0
     assert record["latency_ms_p99"] >= record["latency_ms_p50"] and record["machine"]["cores"] >= 1
     assert record["params"] == 61_706 and record["train_steps"] == 3
+
+
+def test_the_reference_runs_sit_next_to_zoo_runs_on_the_same_images_by_epochs():
+    from zoo.results import render_references
+
+    reference = {
+        "reference": "airbench 0.1.8 train94",
+        "torch": "2.13.0+cpu",
+        "train_images": 50_000,
+        "cpu": "AMD EPYC (2 cores)",
+        "cpu_flags": ["avx", "avx2"],
+        "date": "2026-12-03",
+        "command": "python benchmarks/airbench_reference.py cifar10.npz --epochs 4",
+        "runs": [
+            {
+                "seed": 0,
+                "epochs": 4.0,
+                "test_accuracy": 0.8594,
+                "test_accuracy_tta": 0.868,
+                "original_accuracy_tta": 0.8735,
+                "training_seconds": 1410.3,
+                "images_trained": 196_608,
+            }
+        ],
+    }
+    row = {
+        "model": "cifar_cnn",
+        "dataset": "cifar10",
+        "recipe": "default",
+        "folder": "runs/a",
+        "epochs": 10,
+        "train_images": 50_000,
+        "test_accuracy": 0.9,
+        "test_accuracy_tta": 0.91,
+        "original_pixels_accuracy_tta": 0.905,
+        "training_seconds": 3200.0,
+        "train_images_per_s": 156,
+        "seed": 0,
+        "date": "2026-12-03",
+    }
+    held_out = {**row, "folder": "runs/b", "train_images": 45_000, "epochs": 2}
+    lines = render_references([reference], [row, held_out])
+    table = [line for line in lines if line.startswith("| ")][1:]
+    assert len(table) == 2, "the run that trained on 45,000 images is not comparable"
+    assert table[0].startswith("| official airbench94 (2.13.0 float32) | 4 | 50,000 | 85.94 % | 86.80 % | 87.35 %")
+    assert "| 1410 s | 139 |" in table[0]  # 196,608 images over 1,410 s
+    assert table[1].startswith("| zoo cifar_cnn, default (`runs/a`) | 10 | 50,000 | 90.00 % | 91.00 % | 90.50 %")

@@ -26,11 +26,11 @@ from zoo.quiet import import_tensorflow
 from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED
 
 
-class PositiveFloat(click.FloatRange):
-    """A finite number greater than zero (click's FloatRange lets nan through)."""
+class FiniteFloat(click.FloatRange):
+    """A finite number in a range, by default greater than zero (click's FloatRange lets nan through)."""
 
-    def __init__(self) -> None:
-        super().__init__(min=0, min_open=True)
+    def __init__(self, **bounds) -> None:
+        super().__init__(**(bounds or {"min": 0, "min_open": True}))
 
     def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)
@@ -42,6 +42,7 @@ class PositiveFloat(click.FloatRange):
 EPOCHS = click.IntRange(1, MAX_EPOCHS)
 BATCH = click.IntRange(1, MAX_BATCH)
 COUNT = click.IntRange(min=1)
+FRACTION = FiniteFloat(min=0, max=1, max_open=True)  # from 0 to under 1, finite
 
 
 def option_names(group: click.Group) -> set[str]:
@@ -254,7 +255,7 @@ def info(model_dir, as_json) -> None:
 @click.option("--epochs", type=EPOCHS, default=None, help="Epochs (default: the recipe's).")
 @click.option("--batch-size", type=BATCH, default=None, help="Batch size (default: the recipe's).")
 @click.option(
-    "--learning-rate", "--lr", type=PositiveFloat(), default=None, help="Peak learning rate (default: the recipe's)."
+    "--learning-rate", "--lr", type=FiniteFloat(), default=None, help="Peak learning rate (default: the recipe's)."
 )
 @click.option(
     "--recipe",
@@ -270,7 +271,7 @@ def info(model_dir, as_json) -> None:
 )
 @click.option(
     "--validation",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=FRACTION,
     default=None,
     help="Fraction of the training split held out for validation, 0 for none (default: the recipe's).",
 )

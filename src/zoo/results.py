@@ -294,8 +294,9 @@ def render_references(references: list[dict[str, Any]], rows: list[dict[str, Any
                     f"{r['images_trained'] / r['training_seconds']:,.0f} | {r['seed']} | {ref['date']} |",
                 )
             )
-    for r in rows:
-        if r["model"] == "cifar_cnn" and r["dataset"] == "cifar10":
+    train_images = {ref["train_images"] for ref in references}
+    for r in rows:  # zoo's runs on the same training images (not those that held a validation split out)
+        if r["model"] == "cifar_cnn" and r["dataset"] == "cifar10" and r["train_images"] in train_images:
             entries.append(
                 (
                     r["epochs"],

@@ -73,7 +73,7 @@ def init_whitening(model: keras.Model, images: np.ndarray) -> None:
     scaled by 1/sqrt(eigenvalue + 5e-4), and their negatives (so the GELU after it passes both signs).
     """
     layer = model.get_layer("whiten")
-    x = keras.ops.convert_to_numpy(keras.Model(model.inputs, layer.input)(np.asarray(images, np.float32)))
+    x = keras.ops.convert_to_numpy(keras.Model(model.input, layer.input)(np.asarray(images, np.float32)))
     k, c = WHITEN_SIZE, x.shape[-1]
     h, w = x.shape[1] - k + 1, x.shape[2] - k + 1
     patches = np.stack([x[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)], axis=3)  # [N,h,w,k*k,C]
