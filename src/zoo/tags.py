@@ -113,13 +113,14 @@ TAGS: tuple[Tag, ...] = (
         "cifar_cnn",
         "cifar10",
         AIRBENCH,
-        target=0.93,
-        reference="with TTA; airbench93: 93.0 % (airbench94: 94.0 % in 9.9 epochs)",
-        # fast: the same compressed into 4 epochs (warm-up and decay shrink with it): 86.12 +- 0.26 % with TTA over
-        # seeds 0-2 in 663 s of training here (benchmarks/cifar_recipes.py seeds), under the 90 % it was meant for.
+        target=0.91,
+        reference="with TTA, within an hour on 2 AVX2 cores; the official airbench94 on this JPEG-rebuilt copy: "
+        "90.98 % in 9.9 epochs (94.0 % on the original pixels)",
+        # fast: the same compressed into 4 epochs (warm-up and decay shrink with it): 87.19 % with TTA in 1,228 s
+        # of training on 2 Zen 3 cores (seed 0), short of the 88 % in 900 s it is meant for (docs/cifar10.md).
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
-        sha256="ba640741bbe256fb3abeef28842b6538b84de2c5892c588c68427d4b2da0bff4",
+        sha256="b3fe86fbc50e67b3d3b6f0854ea8b753bba892405b14abc12f8c1530fc039f8b",
         card_sha256="57ec1a5c7f55c33e0ce94edcef760c3f98e0d265470fb6ec5600db9e3d297406",
     ),
 )

@@ -107,9 +107,11 @@ def cifar_cnn(
     channels = input_shape[-1]
     inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    if channels == len(CIFAR10_MEAN):
-        variance = [s**2 for s in CIFAR10_STD]
-        x = layers.Normalization(mean=CIFAR10_MEAN, variance=variance, name="normalize")(x)
+    if channels == len(CIFAR10_MEAN):  # (x - mean) / std per channel, as a Rescaling: constants in the graph, so
+        # every export format keeps them (tf2onnx turns Normalization's captured tensors into missing inputs)
+        scale = [1 / s for s in CIFAR10_STD]
+        offset = [-m / s for m, s in zip(CIFAR10_MEAN, CIFAR10_STD, strict=True)]
+        x = layers.Rescaling(scale, offset, name="normalize")(x)
     whiten = layers.Conv2D(2 * channels * WHITEN_SIZE**2, WHITEN_SIZE, name="whiten")
     x = whiten(x)
     x = layers.Activation("gelu", name="whiten_gelu")(x)
