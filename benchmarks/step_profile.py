@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import keras
@@ -93,7 +94,15 @@ def main() -> None:
     for name, ms in variants.items():
         images = int(name.split("batch ")[1].split(",")[0])
         print(f"{name}: {ms:.0f} ms = {1000 * images / ms:.0f} images/s")
-    record = {"model": args.model, "batch": args.batch, "layers": layers, "steps_ms": variants, "machine": machine()}
+    record = {
+        "model": args.model,
+        "batch": args.batch,
+        "layers": layers,
+        "steps_ms": variants,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "python benchmarks/step_profile.py " + " ".join(sys.argv[1:]),
+    }
     if args.save:
         with open(args.save, "w") as f:
             json.dump(record, f, indent=1)

@@ -114,15 +114,18 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
 
 def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
     """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``),
-    serving loads (``serve_load.py``) and reference trainings (``airbench_reference.py``) in ``bench_dir``."""
-    benches, comparisons, sweeps, serving, references = [], [], [], [], []
+    serving loads (``serve_load.py``), reference trainings (``airbench_reference.py``) and step profiles
+    (``step_profile.py``) in ``bench_dir``."""
+    benches, comparisons, sweeps, serving, references, profiles = [], [], [], [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
         kind = (
-            references
+            profiles
+            if "layers" in record
+            else references
             if "reference" in record
             else serving
             if "serving" in record
@@ -133,7 +136,7 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
             else benches
         )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps, serving, references
+    return benches, comparisons, sweeps, serving, references, profiles
 
 
 def options(r: dict[str, Any]) -> str:
@@ -168,6 +171,7 @@ def render_markdown(
     sweeps: list[dict[str, Any]] = (),
     serving: list[dict[str, Any]] = (),
     references: list[dict[str, Any]] = (),
+    profiles: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",
@@ -265,7 +269,32 @@ def render_markdown(
         out += render_serving(record)
     if references:
         out += render_references(references, rows)
+    for profile in profiles:
+        out += render_profile(profile)
     return "\n".join(out) + "\n"
+
+
+def render_profile(record: dict[str, Any]) -> list[str]:
+    """``step_profile.py``: the heaviest layers of a training step, and the whole step under a few settings."""
+    total = sum(r["ms"] for r in record["layers"])
+    top = sorted(record["layers"], key=lambda r: -r["ms"])[:8]
+    m = record["machine"]
+    out = [
+        "",
+        f"## Where a {record['model']} training step goes (batch {record['batch']})",
+        "",
+        "Each layer's forward + backward alone, the 8 heaviest; then the whole step (`train_on_batch`).",
+        "",
+        "| layer | input | ms | share of the layers |",
+        "|---|---|---:|---:|",
+    ]
+    out += [f"| {r['layer']} | {'×'.join(map(str, r['input']))} | {r['ms']:.0f} | {r['ms'] / total:.0%} |" for r in top]
+    out += ["", "| step | ms | images/s |", "|---|---:|---:|"]
+    for name, ms in record["steps_ms"].items():
+        images = int(name.split("batch ")[1].split(",")[0])
+        out.append(f"| {name} | {ms:.0f} | {1000 * images / ms:.0f} |")
+    isa = f" ({m['isa']})" if m.get("isa") else ""
+    return out + ["", f"Machine: {m['cpu']}{isa}, {m['cores']} cores; `{record.get('command', '')}`."]
 
 
 def render_references(references: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[str]:
