@@ -379,7 +379,9 @@ def train(
         )
         val, test = splits.val, splits.test
         if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
-            train_stream, val, test = (ds and distribute.shard_by_data(ds) for ds in (train_stream, val, test))
+            train_stream, val, test = (
+                ds if ds is None else distribute.shard_by_data(ds) for ds in (train_stream, val, test)
+            )
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
