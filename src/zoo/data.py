@@ -368,7 +368,8 @@ def load(
     x, y = load_arrays(name, "train", data_dir)
     x_test, y_test = load_arrays(name, "test", data_dir)
     n_val = max(1, int(round(len(x) * val_fraction))) if val_fraction else 0
-    x_train, y_train, x_val, y_val = x[: len(x) - n_val], y[: len(x) - n_val], x[len(x) - n_val :], y[len(x) - n_val :]
+    cut = len(x) - n_val  # the validation split is the last n_val images (none for 0)
+    x_train, y_train, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
     return Splits(
         val=make_pipeline(x_val, y_val, batch_size) if n_val else None,
         test=make_pipeline(x_test, y_test, batch_size),
