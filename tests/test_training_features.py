@@ -159,7 +159,7 @@ def test_crop_translates_by_whole_pixels_with_reflected_edges():
     image = rng.uniform(size=(1, 8, 8, 1)).astype(np.float32)
     batch = np.repeat(image, 64, axis=0)
     out = data.augment_batch(batch, np.array([0, 7], np.int64), ("crop",)).numpy()
-    padded = np.pad(image[0, :, :, 0], 2, mode="symmetric")
+    padded = np.pad(image[0, :, :, 0], 2, mode="reflect")  # airbench's F.pad(..., "reflect"): edge not repeated
     shifts = set()
     for view in out[..., 0]:
         match = [
@@ -173,20 +173,23 @@ def test_crop_translates_by_whole_pixels_with_reflected_edges():
     assert len(shifts) > 10
 
 
-def test_tta_averages_the_named_views():
+def test_tta_averages_the_named_views_logits():
     keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [keras.Input((5, 5, 1)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
+    logits = keras.Sequential(
+        [keras.Input((5, 5, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(4)]
     )
+    model = keras.Sequential([logits, keras.layers.Softmax()])
     images = np.random.default_rng(0).integers(0, 256, size=(3, 5, 5, 1)).astype(np.uint8)
     x = images.astype(np.float32)  # the views are raw pixels, as every zoo model takes them
     pad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
     views = {"identity": x, "up-left": pad[:, :5, :5], "down-right": pad[:, 2:, 2:]}
     views.update({f"{k} mirror" if k != "identity" else "mirror": v[:, :, ::-1] for k, v in list(views.items())})
-    expected = sum(w * model.predict(views[name], verbose=0) for name, w in TTA_VIEWS)
+    mean_logits = sum(w * logits.predict(views[name], verbose=0) for name, w in TTA_VIEWS)
     assert sum(w for _, w in TTA_VIEWS) == pytest.approx(1.0)
     got = predict_probs(model, images, np.zeros(3, np.int64), tta=True)
-    assert np.allclose(got, expected, atol=1e-6)
+    assert np.allclose(got, keras.ops.convert_to_numpy(keras.ops.softmax(mean_logits)), atol=1e-6)
+    mean_probs = sum(w * model.predict(views[name], verbose=0) for name, w in TTA_VIEWS)
+    assert not np.allclose(got, mean_probs, atol=1e-4), "logits are averaged, as airbench does, not probabilities"
     assert not np.allclose(got, predict_probs(model, images, np.zeros(3, np.int64)), atol=1e-4)
 
 

@@ -296,8 +296,15 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
         return images
     angle = uniform(8 * math.pi / 180, angle_seed) if "distort" in affine else tf.zeros([b])
     scale = 1.0 + uniform(0.08, zoom_seed) if "distort" in affine else tf.ones([b])
+    pad = 0
     if "crop" in affine:  # whole-pixel shifts in [-2, 2]
         shift = tf.cast(tf.random.stateless_uniform([2, b], shift_seed, -2, 3, dtype=tf.int32), tf.float32)
+        if affine == ["crop"]:
+            # airbench's pad-and-crop: edges reflected without repeating the edge pixel (PyTorch's and tf.pad's
+            # REFLECT, as in the TTA views; the transform's own REFLECT repeats it), then every shift is in bounds
+            pad = 2
+            images = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+            shift -= pad
     else:
         fraction = 0.125 if "shift" in affine else 0.075 if "translate" in affine else 0.0
         shift = uniform(fraction, shift_seed, [2, b]) * tf.constant([[w], [h]])
@@ -321,7 +328,7 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=images,
         transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
+        output_shape=tf.shape(images)[1:3] - 2 * pad,
         fill_value=0.0,
         interpolation="NEAREST" if affine == ["crop"] else "BILINEAR",
         fill_mode="REFLECT" if {"shift", "crop"} & set(affine) else "CONSTANT",

@@ -39,7 +39,8 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int
 
 
 # Test-time augmentation (airbench's level 2): the image and its mirror (weight 1/4 each), and both of them
-# translated by one pixel up-left and down-right with reflected edges (1/8 each); probabilities are averaged.
+# translated by one pixel up-left and down-right with reflected edges (1/8 each). As airbench, the views' logits
+# are averaged (a weighted geometric mean of their probabilities, renormalized), not their probabilities.
 TTA_VIEWS = (
     ("identity", 0.25),
     ("mirror", 0.25),
@@ -62,14 +63,19 @@ def tta_view(images, view: str):
 
 
 def predict_probs(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 256, tta: bool = False):
-    """Class probabilities for uint8 ``images``; with ``tta`` the weighted mean over :data:`TTA_VIEWS`."""
+    """Class probabilities for uint8 ``images``; with ``tta``, the softmax of the weighted mean of the
+    :data:`TTA_VIEWS`' log-probabilities, which is the softmax of their mean logits."""
     ds = data.make_pipeline(images, labels, batch_size)
     if not tta:
         return model.predict(ds, verbose=0)
-    total = 0
+    total = 0.0
     for view, weight in TTA_VIEWS:
-        total = total + weight * model.predict(ds.map(lambda x, y, v=view: (tta_view(x, v), y)), verbose=0)
-    return total
+        probs = model.predict(ds.map(lambda x, y, v=view: (tta_view(x, v), y)), verbose=0).astype(np.float64)
+        # log p = logits - logsumexp(logits): per image the same shift for every class, so it cancels in softmax
+        total = total + weight * np.log(np.maximum(probs, np.finfo(np.float64).tiny))
+    total -= total.max(axis=1, keepdims=True)
+    mean = np.exp(total)
+    return (mean / mean.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def scores(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -358,7 +358,8 @@ def train(
         done = state.epoch
 
         keras.utils.set_random_seed(seed)
-        tf.config.experimental.enable_op_determinism()
+        if not jit:  # under op determinism Keras silently turns XLA off: a --jit run gives up bit-repeatability
+            tf.config.experimental.enable_op_determinism()
         splits = data.load(
             dataset,
             batch_size=recipe.batch_size,
