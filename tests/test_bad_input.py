@@ -69,7 +69,7 @@ CASES = [
     # export
     (["export", "{missing}"], 1, "{missing} does not exist"),
     (["export", "{model}", "--format", "pdf"], 2, "unknown export format 'pdf'"),
-    (["export", "{model}", "--quantize", "int4"], 2, "'int4' is not 'int8'"),
+    (["export", "{model}", "--quantize", "int4"], 2, "'int4' is not one of 'int8', 'int16x8'"),
     (["export", "{model}", "--output", "{file}/exports"], 2, "cannot write to {file}/exports: {file} is not a folder"),
     # predict
     (["predict", "{model}"], 2, "Missing argument 'IMAGES...'"),

@@ -19,7 +19,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 @pytest.fixture
 def exported(tiny_data, copy_of_trained):
     results = export.export(
-        copy_of_trained, ["savedmodel", "keras", "tflite", "tflite_int8", "onnx"], log=lambda *a: None
+        copy_of_trained,
+        ["savedmodel", "keras", "tflite", "tflite_int8", "tflite_int16x8", "onnx"],
+        log=lambda *a: None,
     )
     return copy_of_trained, results
 
@@ -30,7 +32,7 @@ def test_every_format_passes_its_parity_check(exported):
         check = result["parity"]
         assert check["ok"], (name, check)
         assert check["images"] == 120 and check["accuracy"] is not None
-        if name == "tflite_int8":
+        if name in ("tflite_int8", "tflite_int16x8"):
             assert check["top1_agreement"] >= 0.99
         else:
             assert check["max_abs_diff"] <= 1e-4
@@ -88,6 +90,9 @@ def test_format_words_of_the_cli():
     assert export.format_names(["tflite"], "int8") == ["tflite", "tflite_int8"]
     with pytest.raises(UsageError, match="`quantize='int8'` applies to TFLite"):
         export.format_names(["onnx"], "int8")
+    assert export.format_names(["all"], ("int8", "int16x8"))[-2:] == ["tflite_int8", "tflite_int16x8"]
+    with pytest.raises(ValueError, match="int8, int16x8"):
+        export.format_names(["tflite"], "int4")
 
 
 def test_export_cli_prints_parity_table(tiny_data, copy_of_trained, cli_runner, zoo_cli):

@@ -43,6 +43,12 @@ def test_mixed_precision_trains_with_a_float32_softmax_on_cpu(tiny_data, tmp_pat
     _check(_train(tmp_path, "cpu", mixed_precision=True), True, False)
 
 
+def test_jit_compiles_the_training_step_on_cpu(tiny_data, tmp_path):
+    result = _train(tmp_path, "cpu", jit=True)
+    assert result.model.jit_compile is True, "Keras turns XLA off under op determinism; train() must not ask for both"
+    _check(result, False, True)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize(("mixed_precision", "jit"), [(True, False), (True, True), (False, True)])
 def test_gpu_training_paths(tiny_data, tmp_path, mixed_precision, jit):

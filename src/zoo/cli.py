@@ -402,9 +402,10 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
 )
 @click.option(
     "--quantize",
-    type=click.Choice(["int8"]),
-    default=None,
-    help="With tflite (or all): also write a full-integer int8 model_int8.tflite.",
+    type=click.Choice(["int8", "int16x8"]),
+    multiple=True,
+    help="With tflite (or all): also write model_int8.tflite (int8 weights and activations) or "
+    "model_int16x8.tflite (int8 weights, int16 activations); repeat for both.",
 )
 @click.option(
     "--output", "-o", default=None, callback=_check_output, help="Folder for the exports (default: the model folder)."

@@ -10,7 +10,11 @@ Every format takes raw pixels, as the model does (its first layer scales them by
 - ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images, output probabilities.
 - ``tflite_int8`` (``--format tflite --quantize int8``): ``model_int8.tflite``, full-integer int8 quantization
   calibrated on train images; input uint8 pixels, output uint8 probabilities (dequantize with the output's
-  scale and zero point).
+  scale and zero point); its weights and activations are those of the model with BatchNorm and the input and
+  logit scaling folded into the convolutions (``zoo.fold``).
+- ``tflite_int16x8`` (``--quantize int16x8``): ``model_int16x8.tflite``, integer-only with int8 weights and int16
+  activations (the same folding and calibration), float32 pixels in, float32 probabilities out: for models whose
+  int8 export misses the parity rule; LiteRT runs it on reference kernels, several times slower than int8.
 - ``onnx``: ``model.onnx`` (opset 17) through tf2onnx's ``from_function`` on the same uint8 serving function;
   input ``images`` uint8, output ``probabilities``. Keras' own ``model.export(format="onnx")`` uses the same
   converter but exports the float input only.
@@ -131,20 +135,50 @@ def write_tflite(model: keras.Model, card: ModelCard, dest: Path, data_dir: str 
     dest.write_bytes(_tflite_bytes(model, card.input_shape, "uint8"))
 
 
-def write_tflite_int8(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
-    """Full-integer quantization, calibrated on up to 500 train images of the card's dataset."""
+def _quantized_tflite(model: keras.Model, card: ModelCard, data_dir: str | None, configure) -> bytes:
+    """TFLite of ``model`` with its BatchNorm, input scaling and logit scale folded into its convolutions and dense
+    layers (:mod:`zoo.fold`: the same function, fewer roundings), calibrated on up to 500 train images of the card's
+    dataset; ``configure(converter)`` picks the integer types."""
     import tensorflow as tf
 
+    from zoo.fold import fold
+
+    try:
+        model = fold(model)
+    except ValueError:  # not a chain of layers: quantized as it is
+        pass
     images = calibration_images(card, data_dir)
 
     def quantize(converter) -> None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([img[None].astype(np.float32)] for img in images)
+        configure(converter)
+
+    return _tflite_bytes(model, card.input_shape, "float32", quantize)
+
+
+def write_tflite_int8(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
+    """Full-integer int8 (weights and activations), uint8 in and out."""
+    import tensorflow as tf
+
+    def int8(converter) -> None:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.uint8
         converter.inference_output_type = tf.uint8
 
-    dest.write_bytes(_tflite_bytes(model, card.input_shape, "float32", quantize))
+    dest.write_bytes(_quantized_tflite(model, card, data_dir, int8))
+
+
+def write_tflite_int16x8(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
+    """Integer-only with int8 weights and int16 activations (LiteRT's 16x8 mode), float32 in and out: 256× finer
+    activations than int8 for the models whose int8 export misses the parity rule, but no XNNPACK kernels (slower)."""
+    import tensorflow as tf
+
+    def int16x8(converter) -> None:
+        ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        converter.target_spec.supported_ops = [ops]
+
+    dest.write_bytes(_quantized_tflite(model, card, data_dir, int16x8))
 
 
 def calibration_images(card: ModelCard, data_dir: str | None = None, count: int = 500) -> np.ndarray:
@@ -259,17 +293,27 @@ FORMATS: dict[str, Format] = {
     "keras": Format("keras", "export.keras", write_keras, run_keras),
     "tflite": Format("tflite", "model.tflite", write_tflite, run_tflite),
     "tflite_int8": Format("tflite_int8", "model_int8.tflite", write_tflite_int8, run_tflite, quantized=True),
+    "tflite_int16x8": Format(
+        "tflite_int16x8", "model_int16x8.tflite", write_tflite_int16x8, run_tflite, quantized=True
+    ),
     "onnx": Format("onnx", "model.onnx", write_onnx, run_onnx),
 }
 
 
-def format_names(formats: Sequence[str], quantize: str | None = None) -> list[str]:
-    """CLI format words → export names: ``all`` is every float format; ``--quantize int8`` adds ``tflite_int8``."""
-    names = [n for n in FORMATS if n != "tflite_int8"] if "all" in formats else list(dict.fromkeys(formats))
-    if quantize == "int8":
+QUANTIZATIONS = ("int8", "int16x8")  # ``quantize=``: each adds the TFLite format ``tflite_<name>``
+
+
+def format_names(formats: Sequence[str], quantize: str | Sequence[str] | None = None) -> list[str]:
+    """CLI format words → export names: ``all`` is every float format; ``--quantize int8`` adds ``tflite_int8``,
+    ``int16x8`` ``tflite_int16x8``."""
+    quantized = {f"tflite_{q}" for q in QUANTIZATIONS}
+    names = [n for n in FORMATS if n not in quantized] if "all" in formats else list(dict.fromkeys(formats))
+    for q in [quantize] if isinstance(quantize, str) else quantize or []:
+        if q not in QUANTIZATIONS:
+            raise ValueError(f"`quantize` must be one of {', '.join(QUANTIZATIONS)}, got {q!r}")
         if "tflite" not in names:
-            raise UsageError("`quantize='int8'` applies to TFLite: add `format='tflite'` (or all)")
-        names.append("tflite_int8")
+            raise UsageError(f"`quantize='{q}'` applies to TFLite: add `format='tflite'` (or all)")
+        names.append(f"tflite_{q}")
     return names
 
 
@@ -365,7 +409,7 @@ def _export(model_dir: Path, out_dir: Path, formats, data_dir, parity_count, log
                 if check["ok"]
                 else ("; the previous one is kept" if (out_dir / fmt.filename).exists() else "; not written")
             )
-            log(f"  {name:<11} {rel:<18} {_describe(check)}{kept}")
+            log(f"  {name:<14} {rel:<20} {_describe(check)}{kept}")
         passed = {name: result for name, result in results.items() if result["parity"]["ok"]}
         for name, result in passed.items():
             result["sha256"] = sha256(staging / FORMATS[name].filename)

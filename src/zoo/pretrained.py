@@ -162,11 +162,15 @@ def describe(model: str | os.PathLike) -> list[str]:
     test = f"{pct(m['test_accuracy'])}" if "test_accuracy" in m else "not scored"
     test += f" ({pct(m['test_accuracy_tta'])} with test-time augmentation)" if "test_accuracy_tta" in m else ""
     test += f" on {card.examples['test']:,} test images" if card.examples.get("test") else ""
+
+    def with_tta(key: str) -> str:
+        return pct(m[key]) + (f" ({pct(m[key + '_tta'])} with TTA)" if key + "_tta" in m else "")
+
     if "original_pixels_accuracy" in m:  # a dataset rebuilt from lossy copies, also scored on original images
-        original = pct(m["original_pixels_accuracy"])
-        tta = m.get("original_pixels_accuracy_tta")
-        original += f" ({pct(tta)} with TTA)" if tta is not None else ""
-        test += f"; {original} on {card.examples.get('original_pixels', 0):,} with their original pixels"
+        test += f"; {with_tta('original_pixels_accuracy')} on {card.examples.get('original_pixels', 0):,}"
+        test += " with their original pixels"
+        if "original_pixels_copies_accuracy" in m:  # the same images as they are in the test split
+            test += f", {with_tta('original_pixels_copies_accuracy')} on their copies in the test split"
     recipe_fields = {k: v for k, v in card.recipe.items() if k in Recipe.__dataclass_fields__}
     try:
         recipe = f"{card.recipe.get('name', 'default')}: {describe_recipe(Recipe(**recipe_fields).override())}"

@@ -50,7 +50,7 @@ AIRBENCH = Recipe(
     warmup=0.23,
     start_lr=0.2,
     end_lr=0.07,  # warm-up over 23 % of steps, decay to 0.07x
-    epochs=10,  # airbench94: 9.9
+    epochs=11,  # airbench94: 9.9; the 11th fits the hour on 2 cores (3,481 s of training on a Zen 3)
     batch_size=1024,
     label_smoothing=0.2,
     bn_bias_lr=64.0,  # BatchNorm biases learn 64x faster (not their weight decay): -25 % epochs to 94 %
@@ -120,7 +120,7 @@ TAGS: tuple[Tag, ...] = (
         # of training on 2 Zen 3 cores (seed 0), short of the 88 % in 900 s it is meant for (docs/cifar10.md).
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
-        sha256="b3fe86fbc50e67b3d3b6f0854ea8b753bba892405b14abc12f8c1530fc039f8b",
+        sha256="add3b9a686931fae577f0937f5ed5cdaac3aef98a927949923f662aefb83e75d",
         card_sha256="57ec1a5c7f55c33e0ce94edcef760c3f98e0d265470fb6ec5600db9e3d297406",
     ),
 )

@@ -143,6 +143,21 @@ def _reseed_layers(model, seed: int):
     return _Reseed()
 
 
+def set_op_determinism(enabled: bool) -> None:
+    """Bit-repeatable ops for a run, except under XLA: Keras silently turns XLA off while op determinism is on, and
+    it stays on in a process once enabled, so an XLA run switches it off (TensorFlow has no public switch for
+    that; its private one is used, tested on TF 2.21, and skipped where it is missing)."""
+    import tensorflow as tf
+
+    if enabled:
+        tf.config.experimental.enable_op_determinism()
+        return
+    from tensorflow.python.framework import config as tf_config
+
+    if hasattr(tf_config, "disable_op_determinism"):
+        tf_config.disable_op_determinism()
+
+
 def score_test(model, test_arrays, *, tta: bool = False, distributed_test=None) -> dict[str, float]:
     """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
     training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
@@ -317,7 +332,6 @@ def train(
     ``command`` is recorded on the card (default: the process's command line).
     """
     import keras
-    import tensorflow as tf
 
     check_type("model", model, str)
     config = models.get_config(model)
@@ -358,8 +372,7 @@ def train(
         done = state.epoch
 
         keras.utils.set_random_seed(seed)
-        if not jit:  # under op determinism Keras silently turns XLA off: a --jit run gives up bit-repeatability
-            tf.config.experimental.enable_op_determinism()
+        set_op_determinism(not jit)
         splits = data.load(
             dataset,
             batch_size=recipe.batch_size,
@@ -413,7 +426,7 @@ def train(
         metrics = {**last_val, **metrics}
         runtime = {
             "mixed_precision": mixed_precision,
-            "jit_compile": jit,
+            "jit_compile": bool(model.jit_compile),  # what Keras compiled, not only what was asked
             "device": device_name,
             "onednn": onednn_enabled(),
             "cpu_isa": vector_isa(),
