@@ -117,7 +117,8 @@ TAGS: tuple[Tag, ...] = (
         reference="with TTA, within an hour on 2 AVX2 cores; the official airbench94 on this JPEG-rebuilt copy: "
         "90.98 % in 9.9 epochs (94.0 % on the original pixels)",
         # fast: the same compressed into 4 epochs (warm-up and decay shrink with it): 87.19 % with TTA in 1,228 s
-        # of training on 2 Zen 3 cores (seed 0), short of the 88 % in 900 s it is meant for (docs/cifar10.md).
+        # of training on 2 Zen 3 cores (seed 0, before crops padded as airbench's), short of the 88 % in 900 s it
+        # is meant for (docs/cifar10.md).
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
         sha256="add3b9a686931fae577f0937f5ed5cdaac3aef98a927949923f662aefb83e75d",
