@@ -18,6 +18,7 @@ FLOORS = [
         "zoo.registry",
         "zoo.data",
         "zoo.artifacts",
+        "zoo.fold",
     ],
     ["zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
