@@ -69,6 +69,12 @@ def _emit_pending(x, pending):
     return layers.Rescaling(pending[0].astype(np.float32).tolist(), pending[1].astype(np.float32).tolist())(x)
 
 
+def _weights(layer: layers.Layer) -> tuple[np.ndarray, np.ndarray]:
+    """A convolution's or dense layer's kernel and bias (zeros where it has none), in float64."""
+    kernel = np.asarray(layer.kernel, np.float64)
+    return kernel, np.asarray(layer.bias, np.float64) if layer.use_bias else np.zeros(kernel.shape[-1])
+
+
 def _dense_like(layer: layers.Layer, x, kernel: np.ndarray, bias: np.ndarray):
     """``layer`` rebuilt with a bias and the given weights, applied to ``x``."""
     new = _clone(layer, use_bias=True, kernel_initializer="zeros", bias_initializer="zeros")
@@ -97,8 +103,7 @@ def fold(model: keras.Model) -> keras.Model:
             pending = (scale, offset)
             i += 1
         elif isinstance(layer, layers.Conv2D):
-            kernel = np.asarray(layer.kernel, np.float64)  # [kh, kw, in, out]
-            bias = np.asarray(layer.bias, np.float64) if layer.use_bias else np.zeros(kernel.shape[-1])
+            kernel, bias = _weights(layer)  # kernel [kh, kw, in, out]
             if pending is not None and (layer.padding == "valid" or not np.any(pending[1])):
                 # zero padding stays zero under a pure scale; an offset would shift the border taps
                 bias = bias + np.einsum("hwio,i->o", kernel, pending[1])
@@ -119,8 +124,7 @@ def fold(model: keras.Model) -> keras.Model:
                 x = _clone(pool)(x)
             i += 1 + (2 if folds and pool is not None else 1 if folds else 0)
         elif isinstance(layer, layers.Dense) and pending is None:
-            kernel = np.asarray(layer.kernel, np.float64)
-            bias = np.asarray(layer.bias, np.float64) if layer.use_bias else np.zeros(kernel.shape[-1])
+            kernel, bias = _weights(layer)
             logit_scale = after[0] if after and isinstance(after[0], layers.Rescaling) else None
             if logit_scale is not None and not np.any(logit_scale.offset) and _linear(layer):
                 scale, _ = _affine(logit_scale, kernel.shape[-1])
