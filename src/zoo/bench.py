@@ -109,7 +109,7 @@ def bench(
         "device": device_name,
         "batch_size": recipe.batch_size,
         "augment": list(recipe.augment),
-        "jit_compile": jit,
+        "jit_compile": bool(model.jit_compile),  # what Keras compiled (it turns XLA off under op determinism)
         "onednn": onednn_enabled(),
         "steps_per_execution": steps_per_execution,
         "train_images_per_s": round(train_ips, 1),
