@@ -1,9 +1,10 @@
 """cifar_cnn runs for the CIFAR-10 experiments: a recipe over seeds (mean ± std), changed field by field.
 
-    python benchmarks/cifar_recipes.py NAME [--recipe default|fast] [--epochs N] [--seeds 0 1 2]
+    python benchmarks/cifar_recipes.py NAME [--model cifar_cnn|cifar_cnn_small] [--recipe default|fast]
+                                             [--epochs N] [--seeds 0 1 2]
                                              [--set FIELD=VALUE ...] [--original NPZ] [--keep-weights]
 
-Each run is zoo's own ``train("cifar_cnn", "cifar10", ...)`` with the named recipe (``--set lookahead=0`` changes
+Each run is zoo's own ``train(MODEL, "cifar10", ...)`` with the named recipe (``--set lookahead=0`` changes
 a field of it: an ablation) into ``benchmarks/runs/NAME-seedS/``, which keeps the card, history and curves (the
 weights only with ``--keep-weights``); ``zoo results`` reads them. ``--original`` also scores each model on an
 .npz of test images with their original pixels (``x``, ``y``) and records that figure in its card (reported,
@@ -43,12 +44,12 @@ def parse_set(items: list[str]) -> dict:
     return changes
 
 
-def run(name: str, seed: int, recipe: Recipe | str, epochs: int | None, original: str | None, keep: bool):
+def run(name: str, model: str, seed: int, recipe: Recipe | str, epochs: int | None, original: str | None, keep: bool):
     from zoo.training import train
 
     out = RUNS / f"{name}-seed{seed}"
     result = train(
-        "cifar_cnn",
+        model,
         "cifar10",
         recipe=recipe,
         epochs=epochs,
@@ -76,6 +77,7 @@ def summary(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="the runs' folder name (benchmarks/runs/NAME-seedS)")
+    parser.add_argument("--model", default="cifar_cnn", choices=["cifar_cnn", "cifar_cnn_small"])
     parser.add_argument("--recipe", default="default")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -84,8 +86,8 @@ def main() -> None:
     parser.add_argument("--keep-weights", action="store_true")
     args = parser.parse_args()
     changes = parse_set(args.set)
-    recipe = get_recipe("cifar_cnn", "cifar10", args.recipe).override(**changes) if changes else args.recipe
-    cards = [run(args.name, s, recipe, args.epochs, args.original, args.keep_weights) for s in args.seeds]
+    recipe = get_recipe(args.model, "cifar10", args.recipe).override(**changes) if changes else args.recipe
+    cards = [run(args.name, args.model, s, recipe, args.epochs, args.original, args.keep_weights) for s in args.seeds]
     single = [100 * c.metrics["test_accuracy"] for c in cards]
     line = f"{args.name}: {summary(single)} %"
     if all("test_accuracy_tta" in c.metrics for c in cards):

@@ -101,6 +101,7 @@ def cifar_cnn(
     widths: tuple[int, int, int] = (64, 256, 256),
     dropout: float = 0.1,
     bn_momentum: float = 0.6,
+    name: str = "cifar_cnn",
 ) -> keras.Model:
     """rescale → normalize → whiten 2×2 → GELU → [conv-pool-BN-GELU-conv-BN-GELU] × 3 → max-pool → Dropout → linear ×1/9
     → softmax."""
@@ -122,9 +123,23 @@ def cifar_cnn(
     x = layers.Dense(num_classes, use_bias=False, kernel_initializer=TORCH_INIT, name="logits")(x)
     x = layers.Rescaling(1 / 9, name="logit_scale")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="predictions")(x)
-    model = keras.Model(inputs, outputs, name="cifar_cnn")
+    model = keras.Model(inputs, outputs, name=name)
     whiten.kernel.trainable = False  # computed from the data (init_whitening); its bias trains (whiten_bias_epochs)
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D) and layer.name != "whiten":
             dirac_init(layer)
     return model
+
+
+@register(
+    "cifar_cnn_small",
+    params=498_680,
+    input_shape=(32, 32, 3),
+    default_dataset="cifar10",
+    min_input_size=16,
+    description="cifar_cnn at half width (32/128/128): 3.5x faster steps, for a CIFAR-10 run in 15 minutes",
+    init_from_data=init_whitening,
+)
+def cifar_cnn_small(input_shape: tuple[int, int, int], num_classes: int, **kwargs) -> keras.Model:
+    """:func:`cifar_cnn` with widths 32/128/128: a quarter of the multiply-adds (31 M per image)."""
+    return cifar_cnn(input_shape, num_classes, **{"widths": (32, 128, 128), "name": "cifar_cnn_small", **kwargs})
