@@ -15,7 +15,7 @@ from PIL import Image
 
 CASES = [
     # train
-    (["train", "resnet9"], 2, "unknown model 'resnet9'; known: alexnet, cifar_cnn, lenet5, mlp"),
+    (["train", "resnet9"], 2, "unknown model 'resnet9'; known: alexnet, cifar_cnn, cifar_cnn_small, lenet5, mlp"),
     (["train", "lenet5", "-d", "imagenet"], 2, "unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"),
     (["train", "alexnet", "-d", "mnist"], 2, "alexnet needs images of at least 63x63; mnist has 28x28"),
     (["train", "lenet5", "--epochs", "0"], 2, "'--epochs': 0 is not in the range 1<=x<=100000"),

@@ -8,7 +8,7 @@ SHAPES = [(28, 28, 1), (32, 32, 3)]
 
 
 def test_registry_lists_the_classic_models():
-    assert models.list_models() == ["alexnet", "cifar_cnn", "lenet5", "mlp"]
+    assert models.list_models() == ["alexnet", "cifar_cnn", "cifar_cnn_small", "lenet5", "mlp"]
 
 
 @pytest.mark.parametrize("name", models.list_models())
@@ -50,6 +50,14 @@ def test_every_model_builds_for_every_dataset_shape_and_class_count(name, shape,
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_cifar_cnn_small_is_cifar_cnn_at_half_width():
+    small, full = models.create("cifar_cnn_small"), models.create("cifar_cnn")
+    assert small.name == "cifar_cnn_small"
+    assert [layer.name for layer in small.layers] == [layer.name for layer in full.layers]
+    widths = [small.get_layer(f"block{i}_conv2").filters for i in (1, 2, 3)]
+    assert widths == [full.get_layer(f"block{i}_conv2").filters // 2 for i in (1, 2, 3)] == [32, 128, 128]
+
+
 def test_lenet5_classic_variant_tanh_average_pooling():
     model = models.create("lenet5", activation="tanh", pooling="average")
     assert model.count_params() == 61_706
@@ -57,7 +65,8 @@ def test_lenet5_classic_variant_tanh_average_pooling():
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="unknown model 'resnet9'; known: alexnet, cifar_cnn, lenet5, mlp"):
+    known = "alexnet, cifar_cnn, cifar_cnn_small, lenet5, mlp"
+    with pytest.raises(UnknownNameError, match=f"unknown model 'resnet9'; known: {known}"):
         models.create("resnet9")
 
 

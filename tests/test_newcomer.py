@@ -101,7 +101,7 @@ def test_python_finds_the_package_from_the_folder_that_holds_a_clone_named_zoo(t
     code = "import zoo; print(zoo.__file__, callable(zoo.create_model), zoo.list_models())"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "True ['alexnet', 'cifar_cnn', 'lenet5', 'mlp']" in out.stdout
+    assert "True ['alexnet', 'cifar_cnn', 'cifar_cnn_small', 'lenet5', 'mlp']" in out.stdout
     cli = subprocess.run([sys.executable, "-m", "zoo", "--help"], cwd=tmp_path, capture_output=True, text=True)
     assert cli.returncode == 0 and "zoo: train, evaluate" in cli.stdout, cli.stderr[-2000:]
 

@@ -65,6 +65,7 @@ def test_the_tag_table_holds_recipes_targets_and_weights():
         ("lenet5", "fashion_mnist", "default"),
         ("cifar_cnn", "cifar10", "default"),
         ("cifar_cnn", "cifar10", "fast"),
+        ("cifar_cnn_small", "cifar10", "default"),
     }
     with pytest.raises(KeyError, match="unknown pretrained tag 'lenet5.imagenet'; known: cifar_cnn.cifar10"):
         tags.get_tag("lenet5.imagenet")

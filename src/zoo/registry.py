@@ -5,7 +5,7 @@ it can be imported without starting TensorFlow. ``zoo.models`` imports the build
 
     >>> from zoo import models
     >>> models.list_models()
-    ['alexnet', 'cifar_cnn', 'lenet5', 'mlp']
+    ['alexnet', 'cifar_cnn', 'cifar_cnn_small', 'lenet5', 'mlp']
     >>> models.create("lenet5", input_shape=(32, 32, 3), num_classes=10).count_params()
     83126
 """

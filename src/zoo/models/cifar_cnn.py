@@ -141,5 +141,5 @@ def cifar_cnn(
     init_from_data=init_whitening,
 )
 def cifar_cnn_small(input_shape: tuple[int, int, int], num_classes: int, **kwargs) -> keras.Model:
-    """:func:`cifar_cnn` with widths 32/128/128: a quarter of the multiply-adds (31 M per image)."""
+    """:func:`cifar_cnn` with widths 32/128/128: 33 M multiply-adds per image (28 % of its 118 M)."""
     return cifar_cnn(input_shape, num_classes, **{"widths": (32, 128, 128), "name": "cifar_cnn_small", **kwargs})
