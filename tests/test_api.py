@@ -40,7 +40,8 @@ def test_library_errors_are_builtin_exceptions_in_python_words(tiny_data, traine
     assert for_cli(str(err.value)).endswith("pass --overwrite to replace it")
     with pytest.raises(KeyError) as err:
         zoo.create_model("resnet9")
-    assert str(err.value) == "unknown model 'resnet9'; known: alexnet, cifar_cnn, cifar_cnn_small, lenet5, mlp"  # not quoted
+    known = "alexnet, cifar_cnn, cifar_cnn_small, lenet5, mlp"
+    assert str(err.value) == f"unknown model 'resnet9'; known: {known}"  # not quoted
     with pytest.raises(ValueError, match="`top_k` must be positive"):
         zoo.predict(trained_lenet, [], top_k=0)
 

@@ -17,7 +17,8 @@ def test_list_shows_models_with_parameter_counts_and_datasets(cli_runner, zoo_cl
     result = run(cli_runner, zoo_cli, "list")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    for name, params in (("mlp", "952,410"), ("lenet5", "61,706"), ("cifar_cnn", "1,973,944"), ("cifar_cnn_small", "498,680")):
+    counts = (("mlp", "952,410"), ("lenet5", "61,706"), ("cifar_cnn", "1,973,944"), ("cifar_cnn_small", "498,680"))
+    for name, params in counts:
         assert any(re.match(rf"{name}\s+{params}\s", line) for line in lines), result.stdout
     for name, image in (("mnist", "28x28x1"), ("fashion_mnist", "28x28x1"), ("cifar10", "32x32x3")):
         assert any(re.fullmatch(rf"{name}\s+{image}\s+10", line) for line in lines), result.stdout

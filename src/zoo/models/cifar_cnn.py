@@ -137,7 +137,7 @@ def cifar_cnn(
     input_shape=(32, 32, 3),
     default_dataset="cifar10",
     min_input_size=16,
-    description="cifar_cnn at half width (32/128/128): 3.5x faster steps, for a CIFAR-10 run in 15 minutes",
+    description="cifar_cnn at half width (32/128/128): 3x the training speed, for a CIFAR-10 run in 15 minutes",
     init_from_data=init_whitening,
 )
 def cifar_cnn_small(input_shape: tuple[int, int, int], num_classes: int, **kwargs) -> keras.Model:
