@@ -1,14 +1,15 @@
 """cifar_cnn runs for the CIFAR-10 experiments: a recipe over seeds (mean ± std), changed field by field.
 
-    python benchmarks/cifar_recipes.py NAME [--model cifar_cnn|cifar_cnn_small] [--recipe default|fast]
+    python benchmarks/cifar_recipes.py NAME [--model MODEL] [--recipe default|fast]
                                              [--epochs N] [--seeds 0 1 2]
                                              [--set FIELD=VALUE ...] [--original NPZ] [--keep-weights]
 
-Each run is zoo's own ``train(MODEL, "cifar10", ...)`` with the named recipe (``--set lookahead=0`` changes
-a field of it: an ablation) into ``benchmarks/runs/NAME-seedS/``, which keeps the card, history and curves (the
-weights only with ``--keep-weights``); ``zoo results`` reads them. ``--original`` also scores each model on an
-.npz of test images with their original pixels (``x``, ``y``) and records that figure in its card (reported,
-never selected on). Run them one at a time on a quiet machine: the cards record training seconds.
+Each run is zoo's own ``train(MODEL, "cifar10", ...)`` (MODEL: one with a CIFAR-10 tag, cifar_cnn by default)
+with the named recipe (``--set lookahead=0`` changes a field of it: an ablation) into
+``benchmarks/runs/NAME-seedS/``, which keeps the card, history and curves (the weights only with
+``--keep-weights``); ``zoo results`` reads them. ``--original`` also scores each model on an .npz of test images
+with their original pixels (``x``, ``y``) and records that figure in its card (reported, never selected on). Run
+them one at a time on a quiet machine: the cards record training seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from records import file_name_only  # noqa: E402
 
 from zoo import artifacts  # noqa: E402
 from zoo.recipes import Recipe  # noqa: E402
-from zoo.tags import get_recipe  # noqa: E402
+from zoo.tags import TAGS, get_recipe  # noqa: E402
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -77,7 +78,8 @@ def summary(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", help="the runs' folder name (benchmarks/runs/NAME-seedS)")
-    parser.add_argument("--model", default="cifar_cnn", choices=["cifar_cnn", "cifar_cnn_small"])
+    cifar_models = sorted({tag.model for tag in TAGS if tag.dataset == "cifar10"})
+    parser.add_argument("--model", default="cifar_cnn", choices=cifar_models)
     parser.add_argument("--recipe", default="default")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
