@@ -191,6 +191,7 @@ def _cifar_from_python(archive: Path, out: Path) -> None:
 def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
     """Find or extract cifar-10-batches-bin/, check it, and return the folder that holds it."""
     root = work / "cifar"
+    batches = root / "cifar-10-batches-bin"
     if source.is_dir() and (source / "cifar-10-batches-bin").is_dir():
         source = source / "cifar-10-batches-bin"
     elif source.is_dir() and (source / "cifar-10-binary.tar.gz").is_file():
@@ -198,13 +199,13 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
     elif source.is_dir() and (source / "cifar-10-python.tar.gz").is_file():
         source = source / "cifar-10-python.tar.gz"
     if source.is_dir():
-        (root / "cifar-10-batches-bin").mkdir(parents=True)
+        batches.mkdir(parents=True)
         for name in [*CIFAR_BIN_FILES, "batches.meta.txt"]:
             if os.path.lexists(source / name):
                 limit = MAX_CIFAR_BATCH_BYTES if name.endswith(".bin") else 4096
-                shutil.copyfile(checked_source_file(source, source / name, limit), root / "cifar-10-batches-bin" / name)
+                shutil.copyfile(checked_source_file(source, source / name, limit), batches / name)
     elif source.is_file() and "python" in source.name:
-        _cifar_from_python(source, root / "cifar-10-batches-bin")
+        _cifar_from_python(source, batches)
     elif source.is_file():
         try:
             with tarfile.open(source) as tar:
@@ -216,11 +217,11 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
                     )
                 # Regular files only, each written under its base name: no path or link from the archive is used
                 # (and no need for extractall's filter=, which Python 3.11 has only from 3.11.4).
-                (root / "cifar-10-batches-bin").mkdir(parents=True, exist_ok=True)
+                batches.mkdir(parents=True, exist_ok=True)
                 for member in wanted:
                     with (
                         tar.extractfile(member) as src,
-                        open(root / "cifar-10-batches-bin" / Path(member.name).name, "wb") as dst,
+                        open(batches / Path(member.name).name, "wb") as dst,
                     ):
                         shutil.copyfileobj(src, dst)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
@@ -230,7 +231,6 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
             f"{source}: no such file or folder; expected cifar-10-binary.tar.gz, "
             "cifar-10-batches-bin/ or cifar-10-python.tar.gz"
         )
-    batches = root / "cifar-10-batches-bin"
     counts = {"train": 0, "test": 0}
     for name in CIFAR_BIN_FILES:
         path = batches / name
