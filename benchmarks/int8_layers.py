@@ -21,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 
 from zoo import artifacts, data, export
-from zoo.fold import fold
 
 
 def main() -> None:
@@ -33,45 +32,38 @@ def main() -> None:
     images, _ = data.load_arrays("cifar10", "test", None)
     test = images[5000:7000]
     reference = model.predict(test.astype(np.float32), batch_size=500, verbose=0).argmax(1)
-    calibration = export.calibration_images(artifacts.read_card(args.model_dir))  # the export's own 500
+    card = artifacts.read_card(args.model_dir)
+    calibration = export.calibration_images(card)  # the export's own 500
 
     def samples(count: int):
         return lambda: ([image[None].astype(np.float32)] for image in calibration[:count])
 
-    folder = tempfile.mkdtemp()
-    inputs = keras.Input(shape=(32, 32, 3), dtype="float32", name="images")
-    keras.Model(inputs, fold(model)(inputs)).export(folder, verbose=False)
-
-    def converter():
-        c = tf.lite.TFLiteConverter.from_saved_model(folder)
-        c.optimizations = [tf.lite.Optimize.DEFAULT]
-        c.representative_dataset = samples(len(calibration))
-        return c
-
-    debugger = tf.lite.experimental.QuantizationDebugger(converter=converter(), debug_dataset=samples(100))
-    debugger.run()
-    dump = io.StringIO()
-    debugger.layer_statistics_dump(dump)
-    dump.seek(0)
-    rows = list(csv.DictReader(dump))
-    for row in rows:
-        scale = float(row["scale"])
-        row["error"] = float(row["mean_squared_error"]) ** 0.5 / scale if scale else 0.0
-    rows.sort(key=lambda row: -row["error"])
-    for row in rows:
-        print(f"{row['error']:.3f} {row['op_name']} {row['tensor_name'].split(';')[0]}")
-    results = {}
-    for k in args.keep:
-        options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=[r["tensor_name"] for r in rows[:k]])
-        model_bytes = tf.lite.experimental.QuantizationDebugger(
-            converter=converter(), debug_dataset=samples(10), debug_options=options
-        ).get_nondebug_quantized_model()
-        with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
-            f.write(model_bytes)
-            f.flush()
-            agreement = float((export.run_tflite(f.name)(test).argmax(1) == reference).mean())
-        results[k] = {"agreement": agreement, "in_float": [r["tensor_name"].split(";")[0] for r in rows[:k]]}
-        print(k, f"{100 * agreement:.2f} %", flush=True)
+    with export.quantizing_converters(model, card) as converter:
+        debugger = tf.lite.experimental.QuantizationDebugger(converter=converter(), debug_dataset=samples(100))
+        debugger.run()
+        dump = io.StringIO()
+        debugger.layer_statistics_dump(dump)
+        dump.seek(0)
+        rows = list(csv.DictReader(dump))
+        for row in rows:
+            scale = float(row["scale"])
+            row["error"] = float(row["mean_squared_error"]) ** 0.5 / scale if scale else 0.0
+        rows.sort(key=lambda row: -row["error"])
+        for row in rows:
+            print(f"{row['error']:.3f} {row['op_name']} {row['tensor_name'].split(';')[0]}")
+        results = {}
+        for k in args.keep:
+            in_float = [r["tensor_name"] for r in rows[:k]]
+            options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=in_float)
+            model_bytes = tf.lite.experimental.QuantizationDebugger(
+                converter=converter(), debug_dataset=samples(10), debug_options=options
+            ).get_nondebug_quantized_model()
+            with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
+                f.write(model_bytes)
+                f.flush()
+                agreement = float((export.run_tflite(f.name)(test).argmax(1) == reference).mean())
+            results[k] = {"agreement": agreement, "in_float": [name.split(";")[0] for name in in_float]}
+            print(k, f"{100 * agreement:.2f} %", flush=True)
     print(json.dumps(results))
 
 

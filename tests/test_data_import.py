@@ -90,6 +90,26 @@ def test_import_cifar10_from_binary_folder_and_tarball(tmp_path):
     assert examples(*test_a) == examples(*test_b)
 
 
+def test_tarball_member_paths_and_links_are_never_followed(tmp_path):
+    """Members named ../x or /abs/x land in the staging folder under their base names; links are ignored."""
+    batches = tiny_cifar_bin(tmp_path / "src")
+    archive = tmp_path / "in" / "cifar-10-binary.tar.gz"
+    archive.parent.mkdir()
+    outside = ["../../escaped/", f"{tmp_path}/abs-escaped/", "a/../../"]
+    with tarfile.open(archive, "w:gz") as tar:
+        for i, path in enumerate(sorted(batches.iterdir())):
+            tar.add(path, arcname=outside[i % 3] + path.name)
+        link = tarfile.TarInfo("cifar-10-batches-bin/readme.txt")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../link-escaped"
+        tar.addfile(link)
+    import_dataset("cifar10", archive, str(tmp_path / "a"), log=lambda m: None)
+    import_dataset("cifar10", batches, str(tmp_path / "b"), log=lambda m: None)
+    for split in ("train", "test"):
+        a, b = (load_arrays("cifar10", split, str(tmp_path / d)) for d in "ab")
+        assert examples(*a) == examples(*b)
+    assert not [p for p in tmp_path.parent.rglob("*escaped*")]
+
+
 def write_python_archive(archive, batches: dict, protocol: int = pickle.DEFAULT_PROTOCOL) -> None:
     """A cifar-10-python.tar.gz holding ``batches`` (name → object), each pickled."""
     with tarfile.open(archive, "w:gz") as tar:

@@ -85,6 +85,48 @@ def test_saved_model_cli_shows_the_serving_layout(exported):
     assert "outputs['probabilities']" in out.stdout and "outputs['class_id']" in out.stdout
 
 
+@pytest.mark.parametrize("quantile", [0.0, 3e-5, 1e-3, 0.1, 0.5])
+def test_tail_quantiles_are_numpys_quantiles(quantile):
+    pieces = [np.random.default_rng(i).standard_t(3, size=n) for i, n in enumerate((1, 700, 5000, 33, 2))]
+    tails = export.TailQuantiles(sum(map(len, pieces)), quantile)
+    for piece in pieces:
+        tails.add(piece)
+    expected = np.quantile(np.concatenate(pieces), [quantile, 1 - quantile])
+    np.testing.assert_allclose(tails.result(), expected, rtol=0, atol=1e-12)
+    assert len(tails.low) <= int(quantile * 5735) + 2  # only a tail of the 5,736 values is kept
+
+
+def _int8_activation_scales(model_dir, tmp_path, name) -> list[float]:
+    """Each int8 activation tensor's quantization step in a fresh int8 export of ``model_dir``, in graph order."""
+    import keras
+    import tensorflow as tf
+
+    from zoo import artifacts
+
+    model = keras.saving.load_model(model_dir / "model.keras", compile=False, safe_mode=True)
+    path = tmp_path / f"{name}.tflite"
+    export.write_tflite_int8(model, artifacts.read_card(model_dir), path)
+    details = tf.lite.Interpreter(model_path=str(path)).get_tensor_details()
+    return [d["quantization"][0] for d in sorted(details, key=lambda d: d["index"]) if d["dtype"] == np.int8]
+
+
+def test_int8_activation_ranges_are_clipped_at_quantiles(tiny_data, trained_lenet, tmp_path, monkeypatch):
+    from tensorflow.lite.python.optimize import calibrator
+
+    original = calibrator.Calibrator.calibrate
+    clipped = _int8_activation_scales(trained_lenet, tmp_path, "clipped")
+    assert calibrator.Calibrator.calibrate is original  # the patch lasts only as long as the conversion
+    monkeypatch.setattr(export, "INT8_CLIP_QUANTILE", 0.0)
+    min_max = _int8_activation_scales(trained_lenet, tmp_path, "min_max")
+    assert len(clipped) == len(min_max) >= 5
+    assert all(c <= m * (1 + 1e-6) for c, m in zip(clipped, min_max, strict=True))
+    assert sum(c < 0.999 * m for c, m in zip(clipped, min_max, strict=True)) >= 3, str((clipped, min_max))
+    # On a TensorFlow it was not tested on, the private calibrator is left alone: min/max ranges.
+    monkeypatch.setattr(export, "INT8_CLIP_QUANTILE", 3e-5)
+    monkeypatch.setattr(export, "CLIP_TESTED_TF", ("0.0.",))
+    assert _int8_activation_scales(trained_lenet, tmp_path, "untested") == min_max
+
+
 def test_format_words_of_the_cli():
     assert export.format_names(["all"]) == ["savedmodel", "keras", "tflite", "onnx"]
     assert export.format_names(["tflite"], "int8") == ["tflite", "tflite_int8"]
