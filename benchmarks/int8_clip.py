@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,13 @@ def main() -> None:
         row = {"quantile": quantile, **agree}
         rows.append(row)
         print(f"quantile {quantile:g}: " + ", ".join(f"{k} {100 * row[k]:.2f} %" for k in sets), flush=True)
-    result = {"model": card.model, "cpu": f"{cpu_name()} ({vector_isa()})", "rows": rows}
+    result = {
+        "model": card.model,
+        "sets": {"train_held_out": "5,000 held-out train images", "test_5000_6999": "test images 5,000-6,999"},
+        "quantiles": rows,
+        "cpu": f"{cpu_name()} ({vector_isa()})",
+        "command": "python benchmarks/int8_clip.py " + " ".join(sys.argv[1:]),
+    }
     if args.save:
         Path(args.save).write_text(json.dumps(result, indent=1) + "\n")
 

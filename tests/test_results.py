@@ -129,3 +129,24 @@ def test_the_reference_runs_sit_next_to_zoo_runs_on_the_same_images_by_epochs():
     assert table[0].startswith("| official airbench94 (2.13.0 float32) | 4 | 50,000 | 85.94 % | 86.80 % | 87.35 %")
     assert "| 1410 s | 139 |" in table[0]  # 196,608 images over 1,410 s
     assert table[1].startswith("| zoo cifar_cnn, default (`runs/a`) | 10 | 50,000 | 90.00 % | 91.00 % | 90.50 %")
+
+
+def test_int8_clip_records_are_read_and_rendered_as_a_table(tmp_path):
+    from zoo.results import bench_rows, render_clip
+
+    record = {
+        "model": "cifar_cnn",
+        "sets": {"held": "5,000 held-out train images", "test": "test images 5,000-6,999"},
+        "quantiles": [
+            {"quantile": 0.0, "held": 0.9948, "test": 0.9845},
+            {"quantile": 3e-5, "held": 0.9972, "test": 0.992},
+        ],
+        "cpu": "AMD EPYC (AVX2, no AVX-512)",
+        "command": "python benchmarks/int8_clip.py saved_models/cifar_cnn-cifar10",
+    }
+    (tmp_path / "int8_clip.json").write_text(json.dumps(record))
+    *others, clips = bench_rows(tmp_path)
+    assert [c["model"] for c in clips] == ["cifar_cnn"] and not any(others)
+    lines = render_clip(clips[0])
+    assert "| clipped at (each end) | 5,000 held-out train images | test images 5,000-6,999 |" in lines
+    assert "| nothing (min/max) | 99.48 % | 98.45 % |" in lines and "| 3e-05 | 99.72 % | 99.20 % |" in lines

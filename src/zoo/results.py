@@ -114,16 +114,18 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
 
 def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
     """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``),
-    serving loads (``serve_load.py``), reference trainings (``airbench_reference.py``) and step profiles
-    (``step_profile.py``) in ``bench_dir``."""
-    benches, comparisons, sweeps, serving, references, profiles = [], [], [], [], [], []
+    serving loads (``serve_load.py``), reference trainings (``airbench_reference.py``), step profiles
+    (``step_profile.py``) and int8 range clippings (``int8_clip.py``) in ``bench_dir``."""
+    benches, comparisons, sweeps, serving, references, profiles, clips = [], [], [], [], [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
         kind = (
-            profiles
+            clips
+            if "quantiles" in record
+            else profiles
             if "layers" in record
             else references
             if "reference" in record
@@ -136,7 +138,7 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
             else benches
         )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps, serving, references, profiles
+    return benches, comparisons, sweeps, serving, references, profiles, clips
 
 
 def options(r: dict[str, Any]) -> str:
@@ -172,6 +174,7 @@ def render_markdown(
     serving: list[dict[str, Any]] = (),
     references: list[dict[str, Any]] = (),
     profiles: list[dict[str, Any]] = (),
+    clips: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",
@@ -271,7 +274,21 @@ def render_markdown(
         out += render_references(references, rows)
     for profile in profiles:
         out += render_profile(profile)
+    for clip in clips:
+        out += render_clip(clip)
     return "\n".join(out) + "\n"
+
+
+def render_clip(record: dict[str, Any]) -> list[str]:
+    """``int8_clip.py``: an int8 export's top-1 agreement with Keras per activation-range quantile."""
+    sets = list(record["sets"])
+    out = ["", f"## int8 activation ranges of {record['model']}: top-1 agreement with Keras", ""]
+    out += ["| clipped at (each end) | " + " | ".join(record["sets"].values()) + " |"]
+    out += ["|---" + "|---:" * len(sets) + "|"]
+    for row in record["quantiles"]:
+        name = f"{row['quantile']:g}" if row["quantile"] else "nothing (min/max)"
+        out.append(f"| {name} | " + " | ".join(_pct(row[k]) for k in sets) + " |")
+    return out + ["", f"Machine: {record['cpu']}; `{record.get('command', '')}`."]
 
 
 def render_profile(record: dict[str, Any]) -> list[str]:
