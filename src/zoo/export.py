@@ -224,7 +224,9 @@ def clip_ranges(calibrated: bytes, images: np.ndarray, quantile: float) -> bytes
         interpreter.invoke()
         for i in ranges:
             values = interpreter.get_tensor(i)
-            tails.setdefault(i, TailQuantiles(len(images) * values.size, quantile)).add(values)
+            if i not in tails:  # sized from the first image's output
+                tails[i] = TailQuantiles(len(images) * values.size, quantile)
+            tails[i].add(values)
     for i, q in ranges.items():
         low, high = tails[i].result()
         q.min = np.array([max(float(q.min[0]), min(low, 0.0))], np.float32)
