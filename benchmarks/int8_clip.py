@@ -32,13 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     model = keras.saving.load_model(f"{args.model_dir}/model.keras", compile=False, safe_mode=True)
     card = artifacts.read_card(args.model_dir)
-    train, _ = data.load_arrays(card.dataset, "train", None)
     test, _ = data.load_arrays(card.dataset, "test", None)
-    # calibration_images takes the first 500 of this permutation: the next 5,000 were never calibrated on.
-    sets = {
-        "train_held_out": train[np.random.default_rng(0).permutation(len(train))[500:5500]],
-        "test_5000_6999": test[5000:7000],
-    }
+    # The export calibrates on the first 500 train images of calibration_images' order: the next 5,000 never were.
+    sets = {"train_held_out": export.calibration_images(card, count=5500)[500:], "test_5000_6999": test[5000:7000]}
     reference = {k: model.predict(v.astype(np.float32), batch_size=500, verbose=0).argmax(1) for k, v in sets.items()}
     rows = []
     for quantile in args.quantiles:
