@@ -122,7 +122,7 @@ TAGS: tuple[Tag, ...] = (
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
         sha256="1cdc2e93ceda911cc5e792cf5fc096c773cc846c3eaca2486ce5e63b343c2ac4",
-        card_sha256="4bcab8532274ea00991720e8a1e3fc6c1aa331f8c3f3dbaf94160dba32048b2b",
+        card_sha256="57ec1a5c7f55c33e0ce94edcef760c3f98e0d265470fb6ec5600db9e3d297406",
     ),
     Tag(
         "cifar_cnn_small",
@@ -135,7 +135,7 @@ TAGS: tuple[Tag, ...] = (
         reference="with TTA, within 15 minutes of training on 2 AVX2 cores",
         weights="cifar_cnn_small-cifar10",
         sha256="5751f305e69de7ea341c916b07507906458553aa5b32cf6626ed0250d8625128",
-        card_sha256="0ed73a9f7ea67fab8d8a5605458c0f3da0a5748ad512c7c1bc950cebcfe74881",
+        card_sha256="fd4fd520bebf3500b11803cd681e6b23e3c776ff0bbaa463a499efb42252ce08",
     ),
 )
 
