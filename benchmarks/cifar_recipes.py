@@ -3,6 +3,7 @@
     python benchmarks/cifar_recipes.py NAME [--model MODEL] [--recipe default|fast]
                                              [--epochs N] [--seeds 0 1 2]
                                              [--set FIELD=VALUE ...] [--original NPZ] [--keep-weights]
+                                             [--precision float32|mixed_bfloat16]
 
 Each run is zoo's own ``train(MODEL, "cifar10", ...)`` (MODEL: one with a CIFAR-10 tag, cifar_cnn by default)
 with the named recipe (``--set lookahead=0`` changes a field of it: an ablation) into
@@ -45,7 +46,16 @@ def parse_set(items: list[str]) -> dict:
     return changes
 
 
-def run(name: str, model: str, seed: int, recipe: Recipe | str, epochs: int | None, original: str | None, keep: bool):
+def run(
+    name: str,
+    model: str,
+    seed: int,
+    recipe: Recipe | str,
+    epochs: int | None,
+    original: str | None,
+    keep: bool,
+    precision: str = "auto",
+):
     from zoo.training import train
 
     out = RUNS / f"{name}-seed{seed}"
@@ -57,6 +67,7 @@ def run(name: str, model: str, seed: int, recipe: Recipe | str, epochs: int | No
         seed=seed,
         output=out,
         overwrite=True,
+        precision=precision,
         command="python benchmarks/cifar_recipes.py " + " ".join(map(file_name_only, sys.argv[1:])),
     )
     card = result.card
@@ -86,10 +97,14 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--original", help=".npz of test images with their original pixels (x, y)")
     parser.add_argument("--keep-weights", action="store_true")
+    parser.add_argument("--precision", default="auto", help="float32, mixed_bfloat16, ... (default: as zoo train)")
     args = parser.parse_args()
     changes = parse_set(args.set)
     recipe = get_recipe(args.model, "cifar10", args.recipe).override(**changes) if changes else args.recipe
-    cards = [run(args.name, args.model, s, recipe, args.epochs, args.original, args.keep_weights) for s in args.seeds]
+    cards = [
+        run(args.name, args.model, s, recipe, args.epochs, args.original, args.keep_weights, args.precision)
+        for s in args.seeds
+    ]
     single = [100 * c.metrics["test_accuracy"] for c in cards]
     line = f"{args.name}: {summary(single)} %"
     if all("test_accuracy_tta" in c.metrics for c in cards):

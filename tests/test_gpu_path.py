@@ -1,4 +1,5 @@
-"""The GPU path: mixed precision and XLA. Runs on CPU (slowly, on tiny data) and, marked gpu, on a GPU.
+"""Training precisions and XLA: mixed_float16 (the GPU path), mixed_bfloat16 (CPUs with native bfloat16), XLA.
+Each runs on CPU (slowly, on tiny data) and, marked gpu, on a GPU.
 
 On a machine with a GPU: ZOO_TEST_GPU=1 python -m pytest -m gpu tests/test_gpu_path.py
 """
@@ -6,7 +7,8 @@ On a machine with a GPU: ZOO_TEST_GPU=1 python -m pytest -m gpu tests/test_gpu_p
 import numpy as np
 import pytest
 
-from zoo import artifacts
+from zoo import artifacts, device
+from zoo.errors import UsageError
 from zoo.training import train
 
 
@@ -25,35 +27,65 @@ def _train(tmp_path, device, **kwargs):
     )
 
 
-def _check(result, mixed_precision, jit):
+def _check(result, precision, jit):
     import keras
 
     assert keras.mixed_precision.global_policy().name == "float32", "train() leaves the global policy as it was"
-    assert result.card.runtime["mixed_precision"] is mixed_precision and result.card.runtime["jit_compile"] is jit
+    assert result.card.runtime["precision"] == precision and result.card.runtime["jit_compile"] is jit
     assert result.card.metrics["test_accuracy"] > 0.3  # learned something (chance is 0.1)
     model, card = artifacts.load(result.model_dir)
+    # Whatever the training computed in, the saved model (and so every export) computes in float32.
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert {layer.dtype_policy.name for layer in result.model.layers} == {"float32"}, "scored as saved"
     probs = model.predict(np.zeros((2, 28, 28, 1), np.float32), verbose=0)
     assert probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-3)
-    if mixed_precision:
-        assert result.model.get_layer("c1").compute_dtype == "float16"
-        assert result.model.get_layer("predictions").compute_dtype == "float32"  # float32 softmax
+    x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-5)
 
 
-def test_mixed_precision_trains_with_a_float32_softmax_on_cpu(tiny_data, tmp_path):
-    _check(_train(tmp_path, "cpu", mixed_precision=True), True, False)
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_and_saves_a_float32_model_on_cpu(tiny_data, tmp_path, precision):
+    _check(_train(tmp_path, "cpu", precision=precision), precision, False)
 
 
 def test_jit_compiles_the_training_step_on_cpu(tiny_data, tmp_path):
     result = _train(tmp_path, "cpu", jit=True)
     assert result.model.jit_compile is True, "Keras turns XLA off under op determinism; train() must not ask for both"
-    _check(result, False, True)
+    _check(result, "float32", True)
+
+
+def test_an_unknown_precision_fails_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, mixed_bfloat16, mixed_float16"):
+        _train(tmp_path, "cpu", precision="float16")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("isa", "device_name", "cpu_bfloat16", "chosen"),
+    [
+        ("AVX-512 with BF16", "CPU: AMD EPYC (2 cores)", True, "mixed_bfloat16"),
+        ("AVX-512 with BF16", "CPU: AMD EPYC (2 cores)", False, "float32"),  # the recipe was not measured with it
+        ("AVX-512", "CPU: Intel Xeon (4 cores)", True, "float32"),  # no native bfloat16: emulated, slower
+        ("AVX2, no AVX-512", "CPU: AMD EPYC (2 cores)", True, "float32"),
+        ("AVX-512 with BF16", "GPU: GPU:0 (NVIDIA H200)", True, "float32"),  # mixed_float16 only when asked for
+    ],
+)
+def test_auto_precision_is_bfloat16_only_on_cpus_with_it_and_recipes_measured_with_it(
+    monkeypatch, isa, device_name, cpu_bfloat16, chosen
+):
+    monkeypatch.setattr(device, "vector_isa", lambda: isa)
+    assert device.choose_precision("auto", device_name, cpu_bfloat16) == chosen
+    assert device.choose_precision("float32", device_name, cpu_bfloat16) == "float32"  # a named one is kept
+    assert device.choose_precision("mixed_float16", device_name, cpu_bfloat16) == "mixed_float16"
+    with pytest.raises(UsageError, match="unknown precision 'half'"):
+        device.choose_precision("half", device_name, cpu_bfloat16)
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize(("mixed_precision", "jit"), [(True, False), (True, True), (False, True)])
-def test_gpu_training_paths(tiny_data, tmp_path, mixed_precision, jit):
+@pytest.mark.parametrize(("precision", "jit"), [("mixed_float16", False), ("mixed_float16", True), ("float32", True)])
+def test_gpu_training_paths(tiny_data, tmp_path, precision, jit):
     import tensorflow as tf
 
     if not tf.config.list_physical_devices("GPU"):
         pytest.skip("no GPU visible (set ZOO_TEST_GPU=1 on a machine with one)")
-    _check(_train(tmp_path, "gpu", mixed_precision=mixed_precision, jit=jit), mixed_precision, jit)
+    _check(_train(tmp_path, "gpu", precision=precision, jit=jit), precision, jit)

@@ -120,15 +120,21 @@ def test_the_reference_runs_sit_next_to_zoo_runs_on_the_same_images_by_epochs():
         "training_seconds": 3200.0,
         "train_images_per_s": 156,
         "seed": 0,
+        "cpu_isa": "AVX-512 with BF16",
+        "precision": "mixed_bfloat16",
         "date": "2026-12-03",
     }
     held_out = {**row, "folder": "runs/b", "train_images": 45_000, "epochs": 2}
     lines = render_references([reference], [row, held_out])
     table = [line for line in lines if line.startswith("| ")][1:]
     assert len(table) == 2, "the run that trained on 45,000 images is not comparable"
-    assert table[0].startswith("| official airbench94 (2.13.0 float32) | 4 | 50,000 | 85.94 % | 86.80 % | 87.35 %")
+    assert table[0].startswith(
+        "| official airbench94 (PyTorch 2.13.0) | AVX2, no AVX-512 | float32 | 4 | 50,000 | 85.94 % | 86.80 % | 87.35 %"
+    )
     assert "| 1410 s | 139 |" in table[0]  # 196,608 images over 1,410 s
-    assert table[1].startswith("| zoo cifar_cnn, default (`runs/a`) | 10 | 50,000 | 90.00 % | 91.00 % | 90.50 %")
+    assert table[1].startswith(
+        "| zoo cifar_cnn, default (`runs/a`) | AVX-512 with BF16 | mixed_bfloat16 | 10 | 50,000 | 90.00 % | 91.00 %"
+    )
 
 
 def test_int8_clip_records_are_read_and_rendered_as_a_table(tmp_path):

@@ -15,10 +15,11 @@ import numpy as np
 
 from zoo import data, models
 from zoo.checks import check_positive
-from zoo.device import cpu_name, gpu_names, library_versions, onednn_enabled, use_device, vector_isa
+from zoo.device import choose_precision, cpu_name, gpu_names, library_versions, onednn_enabled, use_device, vector_isa
 from zoo.optim import compile_model
 from zoo.results import options
 from zoo.tags import get_recipe
+from zoo.training import as_float32, build_model
 
 
 def machine() -> dict[str, Any]:
@@ -50,10 +51,12 @@ def bench(
     latency_runs: int = 200,
     jit: bool = False,
     steps_per_execution: int = 1,
+    precision: str = "auto",
     data_dir: str | None = None,
     log=None,
 ) -> dict[str, Any]:
-    """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does)."""
+    """Measure ``model_name`` on ``dataset``'s real images (loaded through tfds, as ``zoo train`` does): training
+    in ``precision`` (as :func:`zoo.training.train` picks it), inference in float32 (as a saved model runs)."""
     import keras
 
     config = models.get_config(model_name)
@@ -63,18 +66,17 @@ def bench(
     )
     recipe = get_recipe(model_name, dataset).override(batch_size=batch_size)
     device_name = use_device(device)
+    precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
     images, labels = data.load_arrays(dataset, "train", data_dir)
     info = data.dataset_info(dataset, data_dir)
     if log:
         log(
             f"Measuring {model_name} on {device_name}: {warmup_steps} warm-up and {train_steps} timed training steps "
-            f"of batch {recipe.batch_size}, then inference"
+            f"of batch {recipe.batch_size} in {precision}, then inference"
         )
 
     keras.utils.set_random_seed(0)
-    model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
-    if config.init_from_data is not None:
-        config.init_from_data(model, images[:5000])
+    model = build_model(model_name, info, images, precision)
     steps_per_epoch = -(-len(images) // recipe.batch_size)
     compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps
@@ -85,6 +87,8 @@ def bench(
     _time_fit(model, stream.take(warmup_steps), warmup_steps)
     seconds = _time_fit(model, stream.skip(warmup_steps), train_steps)
     train_ips = train_steps * recipe.batch_size / seconds
+    jit_compiled = bool(model.jit_compile)  # what Keras compiled (it turns XLA off under op determinism)
+    model = as_float32(model, model_name, info)
 
     x = images[:256].astype(np.float32)
     model.predict_on_batch(x)  # trace once
@@ -109,7 +113,8 @@ def bench(
         "device": device_name,
         "batch_size": recipe.batch_size,
         "augment": list(recipe.augment),
-        "jit_compile": bool(model.jit_compile),  # what Keras compiled (it turns XLA off under op determinism)
+        "precision": precision,  # of the training steps
+        "jit_compile": jit_compiled,
         "onednn": onednn_enabled(),
         "steps_per_execution": steps_per_execution,
         "train_images_per_s": round(train_ips, 1),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, distribute, models, runstate
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
-from zoo.device import library_versions, onednn_enabled, use_device, vector_isa
+from zoo.device import PRECISIONS, choose_precision, library_versions, onednn_enabled, use_device, vector_isa
 from zoo.errors import UsageError, ZooError, plural
 from zoo.evaluation import predict_probs, scores
 from zoo.optim import compile_model
@@ -247,22 +247,34 @@ def open_run_state(
     return state
 
 
-def build_model(model_name: str, info: data.DatasetInfo, train_images, mixed_precision: bool):
-    """The registered model for the dataset's shape, in float32 or mixed_float16, initialized from the training
-    images where it needs them (e.g. a whitening layer computed from 5,000 of them, then frozen)."""
+def build_model(model_name: str, info: data.DatasetInfo, train_images, precision: str = "float32"):
+    """The registered model for the dataset's shape, computing in ``precision`` (a Keras dtype policy), initialized
+    from the training images where it needs them (e.g. a whitening layer computed from 5,000 of them, then frozen;
+    not when ``train_images`` is None)."""
     import keras
 
     # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision else "float32")
+    keras.mixed_precision.set_global_policy(precision)
     try:
         model = models.create(model_name, input_shape=info.input_shape, num_classes=info.num_classes)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     init_from_data = models.get_config(model_name).init_from_data
-    if init_from_data is not None:
+    if init_from_data is not None and train_images is not None:
         init_from_data(model, train_images[:5000])
     return model
+
+
+def as_float32(model, model_name: str, info: data.DatasetInfo):
+    """``model`` itself where it computes in float32, else the same weights in a float32 copy: what is scored and
+    saved, so that the saved model, its exports and its card's figures are float32 whatever the run trained in.
+    (Mixed-precision variables are float32 already: the copy is exact.)"""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    copy = build_model(model_name, info, None)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, callbacks: list, verbose) -> None:
@@ -314,7 +326,7 @@ def train(
     data_dir: str | os.PathLike | None = None,
     device: str = "auto",
     strategy: str = "auto",
-    mixed_precision: bool = False,
+    precision: str = "auto",
     jit: bool = False,
     tensorboard: str | os.PathLike | None = None,
     verbose: int | str = "auto",
@@ -329,6 +341,9 @@ def train(
     of it) override it where given. The model folder goes to ``output`` (default
     ``runs/<model>-<dataset>``), written atomically; an existing one is replaced only with ``overwrite``. An
     interrupted run resumes when called again with the same arguments (``restart`` discards its state).
+    ``precision`` is the Keras dtype policy the training computes in (``"float32"``, ``"mixed_bfloat16"``,
+    ``"mixed_float16"``; ``"auto"``: mixed_bfloat16 on a CPU with native bfloat16 where the recipe's
+    ``cpu_bfloat16`` says so, else float32); the model is scored and saved in float32 either way.
     ``command`` is recorded on the card (default: the process's command line).
     """
     import keras
@@ -344,6 +359,9 @@ def train(
     check_int("seed", seed, 0, MAX_SEED)
     check_positive(learning_rate=learning_rate)
     check_type("validation", validation, int, float, type(None))
+    check_type("precision", precision, str)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     if validation is not None and not 0 <= validation < 1:
         raise ValueError(f"validation must be a fraction of the training split, from 0 to under 1; got {validation}")
     augment = data.parse_augment(augment)  # an unknown name fails here, before any data is read
@@ -359,7 +377,8 @@ def train(
     out = artifacts.check_model_output(out, overwrite)
     distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
     device_name = use_device(device)
-    log(f"Device: {device_name}")
+    precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
+    log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
     data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
     placement = distribute.place(strategy)
     log(placement.describe(recipe.batch_size))
@@ -399,7 +418,7 @@ def train(
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
-            model = build_model(model_name, info, splits.train_arrays[0], mixed_precision)
+            model = build_model(model_name, info, splits.train_arrays[0], precision)
             compile_model(model, recipe, steps, jit)
             # Built now, on every trainable weight, so that its state (and so a checkpoint) has the same variables
             # however many of them a run's epochs train (a bias that freezes after some epochs).
@@ -418,6 +437,9 @@ def train(
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
+        saved = as_float32(model, model_name, info)
+        if placement.workers == 1:  # (several workers score the distributed model together, in its precision)
+            model = saved
         metrics = score_test(
             model, splits.test_arrays, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
         )
@@ -425,12 +447,11 @@ def train(
         last_val = {k: history[k][-1] for k in ("val_accuracy", "val_loss") if history.get(k)}
         metrics = {**last_val, **metrics}
         runtime = {
-            "mixed_precision": mixed_precision,
             "jit_compile": bool(model.jit_compile),  # what Keras compiled, not only what was asked
             "device": device_name,
             "onednn": onednn_enabled(),
             "cpu_isa": vector_isa(),
-            "precision": "mixed_float16" if mixed_precision else "float32",
+            "precision": precision,  # what the training computed in; the saved model computes in float32
             "strategy": placement.name,
             "replicas": placement.replicas,
             "workers": placement.workers,
@@ -456,7 +477,7 @@ def train(
             log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
             return TrainResult(out, card, history, model)
         curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
-        model_dir = artifacts.save(out, model, card, history, overwrite=overwrite, extra_files=curves)
+        model_dir = artifacts.save(out, saved, card, history, overwrite=overwrite, extra_files=curves)
         shutil.rmtree(run_dir, ignore_errors=True)
         tta_note = f" ({tta_acc:.4f} with test-time augmentation)" if tta_acc is not None else ""
         log(f"Test accuracy {test_acc:.4f}{tta_note}, loss {test_loss:.4f}; saved to {model_dir}")
