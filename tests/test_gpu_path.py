@@ -89,3 +89,16 @@ def test_gpu_training_paths(tiny_data, tmp_path, precision, jit):
     if not tf.config.list_physical_devices("GPU"):
         pytest.skip("no GPU visible (set ZOO_TEST_GPU=1 on a machine with one)")
     _check(_train(tmp_path, "gpu", precision=precision, jit=jit), precision, jit)
+
+
+@pytest.mark.parametrize(("isa", "chosen"), [("AVX-512 with BF16", "mixed_bfloat16"), ("AVX2, no AVX-512", "float32")])
+def test_train_picks_bfloat16_by_itself_only_for_a_recipe_measured_with_it_on_a_cpu_with_it(
+    tiny_data, tmp_path, monkeypatch, isa, chosen
+):
+    from zoo.tags import get_recipe
+
+    monkeypatch.setattr(device, "vector_isa", lambda: isa)
+    measured = get_recipe("lenet5", "mnist").override(cpu_bfloat16=True)
+    assert _train(tmp_path / "a", "cpu", recipe=measured).card.runtime["precision"] == chosen
+    unmeasured = _train(tmp_path / "b", "cpu")  # lenet5's own recipe: float32 on every CPU
+    assert unmeasured.card.runtime["precision"] == "float32" and unmeasured.card.recipe["cpu_bfloat16"] is False
