@@ -62,7 +62,7 @@ AIRBENCH = Recipe(
     augment=("altflip", "crop"),
     # Float32 on every CPU (cpu_bfloat16 off). mixed_bfloat16 on 2 Zen 4 cores trains 1.35x as fast, equal at 4
     # epochs (87.40 % with TTA against 87.37 %) but 0.35 under at 12 (90.69 % against 91.04 %, seed 0), and
-    # cifar_cnn_small lost 0.26 over 3 seeds: not the equal accuracy "auto" asks for (docs/cifar10.md).
+    # cifar_cnn_small lost 0.26 over 3 seeds at 1.20x: not the equal accuracy "auto" asks for (docs/cifar10.md).
     tta=True,
 )
 
