@@ -102,3 +102,20 @@ def test_train_picks_bfloat16_by_itself_only_for_a_recipe_measured_with_it_on_a_
     assert _train(tmp_path / "a", "cpu", recipe=measured).card.runtime["precision"] == chosen
     unmeasured = _train(tmp_path / "b", "cpu")  # lenet5's own recipe: float32 on every CPU
     assert unmeasured.card.runtime["precision"] == "float32" and unmeasured.card.recipe["cpu_bfloat16"] is False
+
+
+def test_an_interrupted_mixed_precision_run_resumes_only_in_its_precision(tiny_data, tmp_path, monkeypatch):
+    from zoo import training
+
+    real_fit = training.fit
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "fit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, "cpu", precision="mixed_bfloat16")
+    monkeypatch.setattr(training, "fit", real_fit)
+    with pytest.raises(ValueError, match="holds an unfinished run with other settings"):
+        _train(tmp_path, "cpu", precision="float32")
+    _check(_train(tmp_path, "cpu", precision="mixed_bfloat16"), "mixed_bfloat16", False)

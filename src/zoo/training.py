@@ -386,6 +386,8 @@ def train(
     # Every worker keeps its own run state; only the chief writes the model folder.
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
+    if precision != "float32":  # a resumed run computes as it began (float32 runs' state predates this key)
+        run_params["precision"] = precision
     with runstate.locked(run_dir):  # held until the model folder is saved and the run state removed
         state = open_run_state(run_dir, run_params, restart, command)
         done = state.epoch
