@@ -48,6 +48,10 @@ def test_mixed_precision_trains_and_saves_a_float32_model_on_cpu(tiny_data, tmp_
     _check(_train(tmp_path, "cpu", precision=precision), precision, False)
 
 
+def test_a_mixed_precision_run_records_the_xla_its_training_compiled(tiny_data, tmp_path):
+    _check(_train(tmp_path, "cpu", precision="mixed_bfloat16", jit=True), "mixed_bfloat16", True)
+
+
 def test_jit_compiles_the_training_step_on_cpu(tiny_data, tmp_path):
     result = _train(tmp_path, "cpu", jit=True)
     assert result.model.jit_compile is True, "Keras turns XLA off under op determinism; train() must not ask for both"

@@ -439,6 +439,7 @@ def train(
         if tensorboard is not None:  # per-epoch scalars for TensorBoard (`tensorboard --logdir DIR`)
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
+        jit_compiled = bool(model.jit_compile)  # what Keras compiled, not only what was asked (before the copy)
         saved = as_float32(model, model_name, info)
         if placement.workers == 1:  # (several workers score the distributed model together, in its precision)
             model = saved
@@ -449,7 +450,7 @@ def train(
         last_val = {k: history[k][-1] for k in ("val_accuracy", "val_loss") if history.get(k)}
         metrics = {**last_val, **metrics}
         runtime = {
-            "jit_compile": bool(model.jit_compile),  # what Keras compiled, not only what was asked
+            "jit_compile": jit_compiled,
             "device": device_name,
             "onednn": onednn_enabled(),
             "cpu_isa": vector_isa(),
