@@ -1,11 +1,13 @@
 """Where a training step of a zoo model goes: each layer's forward + backward timed alone, then the whole step,
-and the whole step under a few settings (XLA, GELU's tanh approximation, batch size), side by side in one run.
+and the whole step under a few settings (zoo's fast ops or Keras' own BatchNorm and GELU, XLA, GELU's tanh
+approximation, batch size), side by side in one run.
 
     python benchmarks/step_profile.py [--model cifar_cnn] [--batch 1024] [--repeats 5] [--save FILE.json]
 
 Each layer is timed as a tf.function computing its output and the gradients of their sum with respect to its
-input and its trainable weights, on random inputs of the layer's real shape (BatchNorm in training mode). The
-whole step is ``train_on_batch`` with the default recipe's optimizer. Medians of ``--repeats`` after a warm-up.
+input and its trainable weights, on random inputs of the layer's real shape (BatchNorm in training mode; BatchNorm
+and GELU with zoo.fastops, as ``zoo train`` runs them on CPUs). The whole step is ``train_on_batch`` with the
+default recipe's optimizer. Medians of ``--repeats`` after a warm-up; the step variants take turns.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tensorflow as tf
 
 from zoo import models
 from zoo.bench import machine
+from zoo.fastops import use_fast_ops
 from zoo.optim import compile_model
 from zoo.tags import default_tag
 
@@ -57,17 +60,35 @@ def layer_rows(model: keras.Model, batch: int, repeats: int) -> list[dict]:
     return rows
 
 
-def step_ms(model_name: str, batch: int, repeats: int, jit: bool = False, gelu_tanh: bool = False) -> float:
+def step_fn(model_name: str, batch: int, jit: bool = False, gelu_tanh: bool = False, fast_ops: bool = True):
+    """One ``train_on_batch`` of a fresh ``model_name`` at ``batch``, as a callable (zoo train's fast ops on CPUs by
+    default; ``fast_ops=False`` for Keras' own BatchNorm and GELU)."""
     keras.utils.set_random_seed(0)
     model = models.create(model_name)
     if gelu_tanh:
         for layer in model.layers:
             if isinstance(layer, keras.layers.Activation) and layer.get_config()["activation"] == "gelu":
                 layer.activation = lambda t: keras.activations.gelu(t, approximate=True)
+    if fast_ops:
+        use_fast_ops(model)
     compile_model(model, default_tag(model_name).recipe, steps_per_epoch=50, jit=jit)
     x = np.random.default_rng(0).integers(0, 256, (batch, *model.input_shape[1:])).astype(np.float32)
     y = np.arange(batch) % int(model.output_shape[-1])
-    return median_ms(lambda: model.train_on_batch(x, y), repeats)
+    return lambda: model.train_on_batch(x, y)
+
+
+def interleaved_ms(steps: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each step, the variants taking turns (so a machine's drift hits them all alike)."""
+    for fn in steps.values():
+        fn()  # trace and warm up
+        fn()
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -79,17 +100,21 @@ def main() -> None:
     args = parser.parse_args()
 
     model = models.create(args.model)
+    use_fast_ops(model)
     layers = layer_rows(model, args.batch, args.repeats)
     total = sum(r["ms"] for r in layers)
     for r in sorted(layers, key=lambda r: -r["ms"]):
         share = 100 * r["ms"] / total
         print(f"{r['layer']:>14} {r['kind']:<19} {str(r['input']):<15} {r['ms']:8.1f} ms  {share:4.1f} %")
-    variants = {
-        f"step, batch {args.batch}": step_ms(args.model, args.batch, args.repeats),
-        f"step, batch {args.batch}, XLA": step_ms(args.model, args.batch, args.repeats, jit=True),
-        f"step, batch {args.batch}, GELU tanh": step_ms(args.model, args.batch, args.repeats, gelu_tanh=True),
-        f"step, batch {args.batch // 2}": step_ms(args.model, args.batch // 2, args.repeats),
+    b = args.batch
+    steps = {
+        f"step, batch {b}": step_fn(args.model, b),
+        f"step, batch {b}, Keras' BatchNorm and GELU": step_fn(args.model, b, fast_ops=False),
+        f"step, batch {b}, XLA": step_fn(args.model, b, jit=True, fast_ops=False),
+        f"step, batch {b}, GELU tanh": step_fn(args.model, b, gelu_tanh=True),
+        f"step, batch {b // 2}": step_fn(args.model, b // 2),
     }
+    variants = interleaved_ms(steps, args.repeats)
     print(f"sum of the layers alone: {total:.0f} ms")
     for name, ms in variants.items():
         images = int(name.split("batch ")[1].split(",")[0])

@@ -19,6 +19,7 @@ FLOORS = [
         "zoo.data",
         "zoo.artifacts",
         "zoo.fold",
+        "zoo.fastops",
     ],
     ["zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],

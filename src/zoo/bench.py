@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import data, models
+from zoo import data, fastops, models
 from zoo.checks import check_positive
 from zoo.device import choose_precision, cpu_name, gpu_names, library_versions, onednn_enabled, use_device, vector_isa
 from zoo.optim import compile_model
@@ -76,7 +76,7 @@ def bench(
         )
 
     keras.utils.set_random_seed(0)
-    model = build_model(model_name, info, images, precision)
+    model = build_model(model_name, info, images, precision, fast_ops=device_name.startswith("CPU"))  # as zoo train
     steps_per_epoch = -(-len(images) // recipe.batch_size)
     compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps
@@ -114,6 +114,7 @@ def bench(
         "batch_size": recipe.batch_size,
         "augment": list(recipe.augment),
         "precision": precision,  # of the training steps
+        "fast_ops": fastops.in_use(model),
         "jit_compile": jit_compiled,
         "onednn": onednn_enabled(),
         "steps_per_execution": steps_per_execution,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import artifacts, data, distribute, models, runstate
+from zoo import artifacts, data, distribute, fastops, models, runstate
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
 from zoo.device import PRECISIONS, choose_precision, library_versions, onednn_enabled, use_device, vector_isa
@@ -247,10 +247,13 @@ def open_run_state(
     return state
 
 
-def build_model(model_name: str, info: data.DatasetInfo, train_images, precision: str = "float32"):
+def build_model(
+    model_name: str, info: data.DatasetInfo, train_images, precision: str = "float32", fast_ops: bool = False
+):
     """The registered model for the dataset's shape, computing in ``precision`` (a Keras dtype policy), initialized
     from the training images where it needs them (e.g. a whitening layer computed from 5,000 of them, then frozen;
-    not when ``train_images`` is None)."""
+    not when ``train_images`` is None); with ``fast_ops``, its BatchNorm and GELU layers train with
+    :mod:`zoo.fastops`' kernels (same results, faster on CPUs; the model stays stock Keras)."""
     import keras
 
     # Layers take the dtype policy in force when they are built; the process's own policy is left as it was.
@@ -263,6 +266,8 @@ def build_model(model_name: str, info: data.DatasetInfo, train_images, precision
     init_from_data = models.get_config(model_name).init_from_data
     if init_from_data is not None and train_images is not None:
         init_from_data(model, train_images[:5000])
+    if fast_ops:
+        fastops.use_fast_ops(model)
     return model
 
 
@@ -378,6 +383,7 @@ def train(
     distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
     device_name = use_device(device)
     precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
+    on_cpu = device_name.startswith("CPU")  # fused kernels for BatchNorm and GELU (zoo.fastops): measured on CPUs
     log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
     data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
     placement = distribute.place(strategy)
@@ -420,7 +426,7 @@ def train(
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
-            model = build_model(model_name, info, splits.train_arrays[0], precision)
+            model = build_model(model_name, info, splits.train_arrays[0], precision, fast_ops=on_cpu)
             compile_model(model, recipe, steps, jit)
             # Built now, on every trainable weight, so that its state (and so a checkpoint) has the same variables
             # however many of them a run's epochs train (a bias that freezes after some epochs).
@@ -440,6 +446,7 @@ def train(
             callbacks.append(keras.callbacks.TensorBoard(str(tensorboard), write_graph=False, profile_batch=0))
         fit(model, state, train_stream, val, recipe.epochs, steps, callbacks, verbose)
         jit_compiled = bool(model.jit_compile)  # what Keras compiled, not only what was asked (before the copy)
+        fast_ops = fastops.in_use(model)
         saved = as_float32(model, model_name, info)
         if placement.workers == 1:  # (several workers score the distributed model together, in its precision)
             model = saved
@@ -455,6 +462,7 @@ def train(
             "onednn": onednn_enabled(),
             "cpu_isa": vector_isa(),
             "precision": precision,  # what the training computed in; the saved model computes in float32
+            "fast_ops": fast_ops,  # BatchNorm and GELU trained with zoo.fastops' kernels
             "strategy": placement.name,
             "replicas": placement.replicas,
             "workers": placement.workers,
