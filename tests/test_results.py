@@ -93,6 +93,7 @@ def test_the_reference_runs_sit_next_to_zoo_runs_on_the_same_images_by_epochs():
         "train_images": 50_000,
         "cpu": "AMD EPYC (2 cores)",
         "cpu_flags": ["avx", "avx2"],
+        "file": "benchmarks/results/airbench_reference_4ep.json",
         "date": "2026-12-03",
         "command": "python benchmarks/airbench_reference.py cifar10.npz --epochs 4",
         "runs": [
@@ -129,7 +130,8 @@ def test_the_reference_runs_sit_next_to_zoo_runs_on_the_same_images_by_epochs():
     table = [line for line in lines if line.startswith("| ")][1:]
     assert len(table) == 2, "the run that trained on 45,000 images is not comparable"
     assert table[0].startswith(
-        "| official airbench94 (PyTorch 2.13.0) | AVX2, no AVX-512 | float32 | 4 | 50,000 | 85.94 % | 86.80 % | 87.35 %"
+        "| official airbench94, PyTorch 2.13.0 (`airbench_reference_4ep`) | AVX2, no AVX-512 | float32 | 4 | 50,000 "
+        "| 85.94 % | 86.80 % | 87.35 %"
     )
     assert "| 1410 s | 139 |" in table[0]  # 196,608 images over 1,410 s
     assert table[1].startswith(

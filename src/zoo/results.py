@@ -339,7 +339,8 @@ def render_references(references: list[dict[str, Any]], rows: list[dict[str, Any
             entries.append(
                 (
                     r["epochs"],
-                    f"| official airbench94 (PyTorch {ref['torch'].split('+')[0]}) | {isa_of(ref['cpu_flags'])} | "
+                    f"| official airbench94, PyTorch {ref['torch'].split('+')[0]} (`{Path(ref['file']).stem}`) | "
+                    f"{isa_of(ref['cpu_flags'])} | "
                     f"float32 | {r['epochs']:g} | "
                     f"{ref['train_images']:,} | {_pct(r['test_accuracy'])} | {_pct(r['test_accuracy_tta'])} | "
                     f"{_pct(r.get('original_accuracy_tta'))} | {_seconds(r['training_seconds'])} | "
