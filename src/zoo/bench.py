@@ -15,7 +15,16 @@ import numpy as np
 
 from zoo import data, fastops, models
 from zoo.checks import check_positive
-from zoo.device import choose_precision, cpu_name, gpu_names, library_versions, onednn_enabled, use_device, vector_isa
+from zoo.device import (
+    choose_precision,
+    cpu_name,
+    gpu_names,
+    is_cpu,
+    library_versions,
+    onednn_enabled,
+    use_device,
+    vector_isa,
+)
 from zoo.optim import compile_model
 from zoo.results import options
 from zoo.tags import get_recipe
@@ -76,7 +85,7 @@ def bench(
         )
 
     keras.utils.set_random_seed(0)
-    model = build_model(model_name, info, images, precision, fast_ops=device_name.startswith("CPU"))  # as zoo train
+    model = build_model(model_name, info, images, precision, fast_ops=is_cpu(device_name))  # as zoo train
     steps_per_epoch = -(-len(images) // recipe.batch_size)
     compile_model(model, recipe, steps_per_epoch, jit, steps_per_execution)
     total = warmup_steps + train_steps

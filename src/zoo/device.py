@@ -85,6 +85,11 @@ def isa_of(flags: set[str] | list[str]) -> str:
     return "AVX2, no AVX-512" if "avx2" in flags else "unknown"
 
 
+def is_cpu(device_name: str) -> bool:
+    """Whether ``device_name`` (from :func:`use_device`) is a CPU."""
+    return device_name.startswith("CPU")
+
+
 def choose_precision(precision: str, device_name: str, cpu_bfloat16: bool) -> str:
     """The Keras dtype policy a run trains in. ``"auto"`` is ``mixed_bfloat16`` on a CPU with native bfloat16
     (AVX512_BF16 or AMX) when the recipe says so (``cpu_bfloat16``: set where it was measured faster at equal
@@ -93,7 +98,7 @@ def choose_precision(precision: str, device_name: str, cpu_bfloat16: bool) -> st
         raise UsageError(f"unknown precision {precision!r}; known: {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision
-    native = device_name.startswith("CPU") and vector_isa() == "AVX-512 with BF16"
+    native = is_cpu(device_name) and vector_isa() == "AVX-512 with BF16"
     return "mixed_bfloat16" if cpu_bfloat16 and native else "float32"
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoo import artifacts, data, distribute, fastops, models, runstate
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
-from zoo.device import PRECISIONS, choose_precision, library_versions, onednn_enabled, use_device, vector_isa
+from zoo.device import PRECISIONS, choose_precision, is_cpu, library_versions, onednn_enabled, use_device, vector_isa
 from zoo.errors import UsageError, ZooError, plural
 from zoo.evaluation import predict_probs, scores
 from zoo.optim import compile_model
@@ -383,7 +383,6 @@ def train(
     distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
     device_name = use_device(device)
     precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
-    on_cpu = device_name.startswith("CPU")  # fused kernels for BatchNorm and GELU (zoo.fastops): measured on CPUs
     log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
     data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
     placement = distribute.place(strategy)
@@ -426,7 +425,7 @@ def train(
         info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
         with placement.strategy.scope():
-            model = build_model(model_name, info, splits.train_arrays[0], precision, fast_ops=on_cpu)
+            model = build_model(model_name, info, splits.train_arrays[0], precision, fast_ops=is_cpu(device_name))
             compile_model(model, recipe, steps, jit)
             # Built now, on every trainable weight, so that its state (and so a checkpoint) has the same variables
             # however many of them a run's epochs train (a bias that freezes after some epochs).
