@@ -43,8 +43,10 @@ def test_fast_ops_train_exactly_as_keras_layers_do():
     for a, b, var in zip(g_fast, g_stock, stock.trainable_variables, strict=True):
         assert (a is None) == (b is None), var.path
         if a is not None:
+            # float32 round-off here is up to 2e-5 of the largest gradient, depending on the CPU's kernels; a
+            # slip in a derivative (GELU's tanh approximation instead of the exact one) is 6e-3
             scale = float(tf.reduce_max(tf.abs(b)))
-            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5 * scale, err_msg=var.path)
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-4 * scale, err_msg=var.path)
     # the moving statistics moved alike (Keras averages the biased batch variance; the kernel returns the unbiased)
     moved = [v for v in stock.non_trainable_variables if "moving" in v.path]
     assert moved and any(not np.allclose(v.numpy(), 0.0) and not np.allclose(v.numpy(), 1.0) for v in moved)
