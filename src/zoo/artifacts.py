@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import fcntl
 import glob
 import hashlib
@@ -85,13 +86,14 @@ def writing(model_dir: str | os.PathLike, log=None) -> Iterator[None]:
     """One writer at a time for a model folder: ``zoo train``'s swap and ``zoo export`` hold an exclusive lock on
     ``.<name>.lock`` beside it (not inside: the folder itself is swapped); a second writer waits for the first.
     The lock file is removed by its holder, so none is left behind; a waiter that then holds a removed file's lock
-    sees that and takes the new one."""
+    sees that and takes the new one. Holding the lock, the writer first finishes or undoes what a killed writer
+    left (:func:`repair`): only writers repair, a read never changes a folder."""
     model_dir = Path(model_dir)
     model_dir.parent.mkdir(parents=True, exist_ok=True)
     path = model_dir.parent / f".{model_dir.name}.lock"
     waited = False
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -100,12 +102,13 @@ def writing(model_dir: str | os.PathLike, log=None) -> Iterator[None]:
             waited = True
             fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+            if os.fstat(fd).st_ino == os.lstat(path).st_ino:
                 break  # the lock of the file that is there now
         except FileNotFoundError:
             pass
         os.close(fd)  # its holder removed that file: take the lock of the one there now
     try:
+        repair(model_dir)
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -113,10 +116,55 @@ def writing(model_dir: str | os.PathLike, log=None) -> Iterator[None]:
         os.close(fd)
 
 
+def open_lock_file(path: Path) -> int:
+    """A lock file's descriptor, made if missing; never through a link, and only a regular file (a FIFO, a device
+    or a link in its place is refused in one line naming it)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as err:
+        why = "it is a symbolic link" if err.errno == errno.ELOOP else err.strerror
+        raise UsageError(f"cannot use the lock file {path} ({why}); remove it if no zoo command is running") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"the lock file {path} is not a regular file (a FIFO, device or folder); remove it")
+    return fd
+
+
+def repair(model_dir: str | os.PathLike) -> None:
+    """Finish or undo what a killed writer left in and beside ``model_dir``: a half-done folder swap, an export's
+    commit, staging folders of dead processes. Called by writers only, holding the folder's lock."""
+    model_dir = Path(model_dir)
+    recover(model_dir)
+    if is_real_dir(model_dir):
+        sweep_staging(model_dir)
+        for entry in model_dir.iterdir():  # a folder export (savedmodel/) killed mid-swap
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and is_real_dir(entry):
+                swapped = entry.name[1:].rsplit(".", 2)[0]
+                if swapped and _plain_name(swapped):
+                    recover(model_dir / swapped)
+
+
+def is_real_dir(path: Path) -> bool:
+    """A folder that is not a link to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+STAGING_MARKER = ".zoo-staging"  # in every staging folder zoo makes: only folders with it (or empty) are swept
+
+
 def staging_dir(folder: Path, kind: str) -> Path:
     """A fresh hidden folder in ``folder`` for work under way, named with this process's id so that a later run
-    can tell a dead process's leftovers from live work (:func:`sweep_staging`)."""
-    return Path(tempfile.mkdtemp(dir=folder, prefix=f".{kind}.{os.getpid()}.", suffix=".tmp"))
+    can tell a dead process's leftovers from live work (:func:`sweep_staging`), and marked as zoo's."""
+    work = Path(tempfile.mkdtemp(dir=folder, prefix=f".{kind}.{os.getpid()}.", suffix=".tmp"))
+    (work / STAGING_MARKER).touch()
+    return work
 
 
 def process_alive(pid: int) -> bool:
@@ -132,56 +180,90 @@ def process_alive(pid: int) -> bool:
 COMMIT_JOURNAL = "commit.json"
 
 
+def _made_by_zoo(work: Path) -> bool:
+    """A staging folder zoo made: a real folder (not a link) holding zoo's marker, or empty (a kill came between
+    its making and its marker)."""
+    return is_real_dir(work) and (os.path.lexists(work / STAGING_MARKER) or not any(work.iterdir()))
+
+
 def sweep_staging(folder: str | os.PathLike, kind: str = "export") -> None:
-    """Finish or undo what a killed process left in ``folder``: a commit it had begun (its journal) is rolled
-    back, unless its card was already in place; the staging folders of dead processes are removed."""
-    for work in Path(folder).glob(f".{kind}.*.tmp"):
+    """Finish or undo what a killed process left in ``folder`` (a writer's job, under the folder's lock): a commit
+    it had begun (its journal) is rolled back, unless its card was already in place; the staging folders of dead
+    processes are removed. Only folders zoo made are touched, and a journal moves files only inside ``folder``."""
+    folder = Path(folder)
+    for work in folder.glob(f".{kind}.*.tmp"):
         pid = work.name.split(".")[2]
         if pid.isdigit() and process_alive(int(pid)) and int(pid) != os.getpid():
             continue  # another live process's work
+        if not _made_by_zoo(work):
+            continue  # not zoo's: left as it is
         journal = work / COMMIT_JOURNAL
-        if journal.is_file():
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                _finish_commit(json.loads(journal.read_text()), work)
+        if os.path.lexists(journal):
+            check_regular_file(journal, MAX_CARD_BYTES)
+            try:
+                entries = json.loads(journal.read_text())
+            except (OSError, ValueError, RecursionError):
+                entries = None  # a journal cut short by the kill: written before any file moved
+            if entries is not None:
+                _finish_commit(_checked_journal(entries, folder, work), folder, work)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def commit_with_card(model_dir: Path, work: Path, files: dict[Path, Path], card: ModelCard) -> None:
+def commit_with_card(model_dir: Path, work: Path, files: dict[str, Path], card: ModelCard) -> None:
     """Replace files or folders and the model folder's card together: either all change or none does.
 
-    ``files`` maps each destination path to its staged version inside ``work``. The new card is written first (a
-    full disk fails here, before anything moved); a journal then lists the moves; each old version moves aside
-    into ``work`` and the new one into place; the card's rename is the commit. A failure before it (a read-only
-    card, a full disk) moves everything back; a kill before it is rolled back by the next :func:`sweep_staging`.
+    ``files`` maps each destination, a name in ``model_dir``, to its staged version inside ``work`` (a staging
+    folder in ``model_dir``). The new card is written first (a full disk fails here, before anything moved); a
+    journal of base names then lists the moves; each old version moves aside into ``work`` and the new one into
+    place; the card's rename is the commit. A failure before it (a read-only card, a full disk) moves everything
+    back; a kill before it is rolled back by the next writer's :func:`sweep_staging`.
     """
     new_card = work / "card.json.new"
     atomic_write_text(new_card, card.to_json())
-    moves = [
-        {"dest": str(dest), "new": str(new), "old": str(work / f"old.{i}")}
-        for i, (dest, new) in enumerate(files.items())
-    ]
-    journal = {"card": str(model_dir / CARD_FILE), "new_card": str(new_card), "moves": moves}
+    moves = [{"dest": dest, "new": new.name, "old": f"old.{i}"} for i, (dest, new) in enumerate(files.items())]
+    journal = {"moves": moves}
+    _checked_journal(journal, model_dir, work)
     atomic_write_text(work / COMMIT_JOURNAL, json.dumps(journal))
     try:
         for move in moves:
-            if os.path.lexists(move["dest"]):
-                os.replace(move["dest"], move["old"])
-            os.replace(move["new"], move["dest"])
+            if os.path.lexists(model_dir / move["dest"]):
+                os.replace(model_dir / move["dest"], work / move["old"])
+            os.replace(work / move["new"], model_dir / move["dest"])
         os.replace(new_card, model_dir / CARD_FILE)
     except BaseException:
-        _finish_commit(journal, work)  # the card did not move: undo the file moves
+        _finish_commit(journal, model_dir, work)  # the card did not move: undo the file moves
         raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(work / COMMIT_JOURNAL)
 
 
-def _finish_commit(journal: dict, work: Path) -> None:
+def _checked_journal(journal: object, folder: Path, work: Path) -> dict:
+    """A commit journal whose every name is a plain file name, so that its moves stay inside ``folder`` and
+    ``work``: anything else (an absolute path, ``..``, a separator, a journal of an older zoo) is refused in one
+    line, and nothing moves."""
+    moves = journal.get("moves") if isinstance(journal, dict) else None
+    ok = isinstance(moves, list) and all(
+        isinstance(m, dict) and all(isinstance(m.get(k), str) and _plain_name(m[k]) for k in ("dest", "new", "old"))
+        for m in moves
+    )
+    if ok:
+        resolved = folder.resolve()
+        ok = all((folder / m["dest"]).parent.resolve() == resolved for m in moves)
+    if not ok:
+        raise ModelFileError(
+            f"{work / COMMIT_JOURNAL} names files outside {folder}; zoo did not write it and will not follow it: "
+            f"remove {work} if no zoo command is running"
+        )
+    return journal
+
+
+def _finish_commit(journal: dict, folder: Path, work: Path) -> None:
     """A commit that did not reach its card's rename is undone: new files out, old ones back."""
-    if not Path(journal["new_card"]).exists():
+    if not os.path.lexists(work / "card.json.new"):
         return  # the card was renamed into place: the commit is complete
     for move in reversed(journal["moves"]):
-        dest, new, old = Path(move["dest"]), Path(move["new"]), Path(move["old"])
+        dest, new, old = folder / move["dest"], work / move["new"], work / move["old"]
         if os.path.lexists(old):
             if os.path.lexists(dest) and not os.path.lexists(new):
                 os.replace(dest, new)  # the new version moves back to staging, to be removed with it
@@ -222,13 +304,29 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def recover(dest: str | os.PathLike) -> None:
-    """Finish a folder swap into ``dest`` that a killed process left half done (see :func:`atomic_path`)."""
-    dest = Path(dest)
+def _swaps(dest: Path) -> Iterator[Path]:
+    """The swap folders beside ``dest`` that a killed process left mid-swap: real folders (not links) holding the
+    previous version (``.old``) and the complete new one."""
     for work in dest.parent.glob(f".{glob.escape(dest.name)}.*.tmp"):
-        if not (work / SWAP_OLD).exists():
-            continue  # not a swap under way (another process may still be writing there): leave it
-        if not dest.exists() and (work / dest.name).exists():
+        if is_real_dir(work) and os.path.lexists(work / SWAP_OLD) and os.path.lexists(work / dest.name):
+            yield work
+
+
+def pending_swap(dest: str | os.PathLike) -> Path | None:
+    """Where a read finds ``dest`` when a killed writer left it mid-swap (the new version, complete, still in its
+    swap folder), without moving anything; None when ``dest`` is there or no swap was under way."""
+    dest = Path(dest)
+    if os.path.lexists(dest):
+        return None
+    return next((work / dest.name for work in _swaps(dest)), None)
+
+
+def recover(dest: str | os.PathLike) -> None:
+    """Finish a folder swap into ``dest`` that a killed process left half done (see :func:`atomic_path`); a
+    writer's job, holding ``dest``'s lock."""
+    dest = Path(dest)
+    for work in _swaps(dest):
+        if not os.path.lexists(dest):
             os.replace(work / dest.name, dest)  # the new version was complete: the swap had begun
         shutil.rmtree(work, ignore_errors=True)
 
@@ -262,9 +360,7 @@ def atomic_dir(dest: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
 def check_writable(dest: str | os.PathLike, overwrite: bool) -> Path:
     """Fail early, before any work, if ``dest`` exists (without ``overwrite``) or cannot be created."""
     dest = Path(dest)
-    if dest.parent.is_dir():
-        recover(dest)
-    if dest.exists() and not overwrite:
+    if (dest.exists() or pending_swap(dest)) and not overwrite:
         raise UsageError(f"{dest} already exists; pass `overwrite=True` to replace it")
     parent = dest.parent
     while not parent.exists() and not parent.is_symlink():
@@ -352,12 +448,9 @@ def save(
 def read_card(model_dir: str | os.PathLike) -> ModelCard:
     """The card of a saved-model folder; a missing or unreadable one is a one-line error. (A folder or a tag:
     :func:`zoo.pretrained.read_card`.)"""
-    model_dir = Path(model_dir)
-    recover(model_dir)
+    model_dir = readable(model_dir)
     if not model_dir.exists():
         raise ModelFileError(f"model folder {model_dir} does not exist")
-    if model_dir.is_dir() and os.access(model_dir, os.W_OK):
-        sweep_staging(model_dir)  # what a killed export left: its commit undone, its staging removed
     if not model_dir.is_dir():
         raise ModelFileError(f"{model_dir} is a file, not a model folder")
     path = model_dir / CARD_FILE
@@ -372,10 +465,13 @@ def read_card(model_dir: str | os.PathLike) -> ModelCard:
         raise ModelFileError(f"{path} is not a readable card (nested too deeply)") from None
     except CardError as err:
         raise ModelFileError(f"{path} is not a valid card: {err}") from None
-    for entry in card.exports.values():
-        if isinstance(entry, dict) and isinstance(entry.get("path"), str) and "/" not in entry["path"].strip("/"):
-            recover(model_dir / entry["path"])  # e.g. savedmodel/, if an export was killed mid-swap
     return card
+
+
+def readable(model_dir: str | os.PathLike) -> Path:
+    """The folder a read finds ``model_dir`` at: itself, or its complete new version where a killed writer left it
+    mid-swap (:func:`pending_swap`; the next writer finishes the swap). A read never changes a folder."""
+    return pending_swap(model_dir) or Path(model_dir)
 
 
 MAX_CARD_BYTES = 1 << 20  # a card is a few kB; 1 MiB is far more than any honest one
@@ -406,16 +502,72 @@ def check_regular_file(path: Path, max_bytes: int | None = None) -> None:
         raise ModelFileError(f"{path} {problem}")
 
 
-def check_archive_sizes(path: Path) -> None:
-    """The members of a .keras archive that Keras reads into memory whole inflate to a bounded size."""
+MAX_PARAMS = 250_000_000  # 1 GB of float32 weights: AlexNet, the largest zoo model, has 62 million
+ARCHIVE_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")  # what Keras writes for a zoo model
+
+
+def check_archive(path: Path, card: ModelCard) -> None:
+    """Before Keras builds or reads anything of a .keras archive: only the members Keras writes for a zoo model,
+    each inflating to a bounded size, and a model whose parameter count (from its config, with no weights made) is
+    the card's and at most :data:`MAX_PARAMS`; the weights no larger than that many float32 values."""
     with zipfile.ZipFile(path) as archive:
-        for member in archive.infolist():
-            limit = MAX_ARCHIVE_MEMBER_BYTES.get(member.filename)
-            if limit is not None and member.file_size > limit:
+        members = {m.filename: m for m in archive.infolist()}
+        extra = sorted(set(members) - set(ARCHIVE_MEMBERS))
+        if extra:
+            raise ModelFileError(
+                f"{path} is refused: it holds {extra[0][:60]!r}, not a member of a zoo model "
+                f"({', '.join(ARCHIVE_MEMBERS)})"
+            )
+        for name, limit in MAX_ARCHIVE_MEMBER_BYTES.items():
+            if name in members and members[name].file_size > limit:
                 raise ModelFileError(
-                    f"{path} is refused: its {member.filename} inflates to {member.file_size:,} bytes "
+                    f"{path} is refused: its {name} inflates to {members[name].file_size:,} bytes "
                     f"(at most {limit:,}); a zip bomb or not a zoo model"
                 )
+        if "config.json" not in members:
+            raise ModelFileError(f"{path} is not a Keras 3 .keras archive: it has no config.json")
+        try:
+            config = json.loads(archive.read("config.json"))
+        except (ValueError, RecursionError, zipfile.BadZipFile) as err:
+            raise ModelFileError(f"{path} could not be loaded safely: its config.json ({first_line(err)})") from None
+        params = config_params(config, path)
+        if params is None:  # a Keras without the stateless scope tested: the card's count bounds the weights
+            params = card.params if card.params is not None else MAX_PARAMS
+        if params > MAX_PARAMS or (card.params is not None and params != card.params):
+            expected = f"its card says {card.params:,}" if card.params is not None else f"at most {MAX_PARAMS:,}"
+            raise ModelFileError(f"{path} is refused: its config makes {params:,} parameters; {expected}")
+        weights = members.get("model.weights.h5")
+        limit = 4 * params + (1 << 20)  # float32 values and HDF5's own headers
+        if weights is not None and weights.file_size > limit:
+            raise ModelFileError(
+                f"{path} is refused: its model.weights.h5 inflates to {weights.file_size:,} bytes, more than "
+                f"{params:,} parameters need ({limit:,}); a zip bomb or not this model's weights"
+            )
+
+
+def config_params(config: dict, path: Path) -> int | None:
+    """The parameter count of the model a Keras config describes, counted from the variables' shapes with none of
+    them made (Keras' stateless scope defers their initialization), in ``safe_mode``: no code runs. None where the
+    Keras in use lacks that scope (tested on Keras 3.15: a private module)."""
+    import keras
+
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.backend.common.stateless_scope import StatelessScope
+    except ImportError:
+        return None
+    if not keras.__version__.startswith("3."):
+        return None
+
+    pending = global_state.get_global_attribute("uninitialized_variables")
+    try:
+        with StatelessScope(initialize_variables=False):
+            model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            return int(model.count_params())
+    except Exception as err:  # Keras raises many types for a bad config; all mean the same to the user
+        raise ModelFileError(f"{path} could not be loaded safely: {first_line(err)}") from None
+    finally:  # the deferred variables are dropped, never initialized
+        global_state.set_global_attribute("uninitialized_variables", pending)
 
 
 def check_model_matches(model, card: ModelCard, path: Path) -> None:
@@ -451,13 +603,13 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
     import keras
 
     card = read_card(model_dir)
-    path = Path(model_dir) / MODEL_FILE
+    path = readable(model_dir) / MODEL_FILE
     if not os.path.lexists(path):
         raise ModelFileError(f"{path} is missing")
     check_regular_file(path)
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path} is corrupt: not a Keras 3 .keras archive (truncated or overwritten?)")
-    check_archive_sizes(path)
+    check_archive(path, card)
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for bad files; all mean the same to the user

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -96,12 +97,27 @@ def tfds_temp_files() -> Iterator[None]:
     """Python's temporary folder pointed at a fresh one of zoo's meanwhile, removed after: tfds makes a
     ``tmp*tfds`` folder for a dataset's metadata and never removes it."""
     saved = tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="zoo-tfds-") as folder:
+    root = Path(tempfile.gettempdir())
+    for dead in root.glob("zoo-tfds-*-*"):  # a killed process's (named with its pid)
+        pid = dead.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)) and dead.is_dir() and not dead.is_symlink():
+            shutil.rmtree(dead, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"zoo-tfds-{os.getpid()}-") as folder:
         tempfile.tempdir = folder
         try:
             yield
         finally:
             tempfile.tempdir = saved
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _builder(name: str, data_dir: str | None):

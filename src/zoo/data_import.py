@@ -114,7 +114,25 @@ def check_idx(path: Path, magic: int, data: bytes) -> int:
     return count
 
 
-def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int]]:
+# The share of blank (0) pixels tells MNIST's digits (81 % blank) from Fashion-MNIST's clothes (50 %), on any
+# thousand images of either; the files of one imported under the other's name would train a model that scores
+# 9 % on the real test split.
+BLANK_SHARE = {"mnist": 0.81, "fashion_mnist": 0.50}
+
+
+def _check_identity(source: Path, name: str, images: Path) -> None:
+    """The IDX images are the named dataset's, not the other MNIST-format one's (by their share of blank pixels)."""
+    pixels = np.fromfile(images, np.uint8, count=16 + 1000 * 784)[16:]
+    share = float((pixels == 0).mean()) if pixels.size else BLANK_SHARE[name]
+    closest = min(BLANK_SHARE, key=lambda known: abs(BLANK_SHARE[known] - share))
+    if closest != name:
+        raise SourceFileError(
+            f"{source}: these images look like {closest}'s, not {name}'s ({share:.0%} blank pixels; {closest} has "
+            f"{BLANK_SHARE[closest]:.0%}, {name} {BLANK_SHARE[name]:.0%}); import them as {closest}"
+        )
+
+
+def _stage_idx(source: Path, work: Path, name: str) -> tuple[dict[str, Path], dict[str, int]]:
     """Check the four IDX files and write them un-gzipped into ``work``; return paths and split counts."""
     if not source.is_dir():
         raise SourceFileError(f"{source}: not a folder; expected a folder with the four IDX files")
@@ -125,6 +143,7 @@ def _stage_idx(source: Path, work: Path) -> tuple[dict[str, Path], dict[str, int
         counts[key] = check_idx(path, magic, data)
         paths[key] = work / base
         paths[key].write_bytes(data)
+    _check_identity(source, name, paths["train_data"])
     for split in ("train", "test"):
         if counts[f"{split}_data"] != counts[f"{split}_labels"]:
             raise SourceFileError(
@@ -174,18 +193,34 @@ def _cifar_from_python(archive: Path, out: Path) -> None:
     for name, batch in batches.items():
         if not isinstance(batch, dict):
             raise SourceFileError(f"{archive}: {name} holds a {type(batch).__name__}, expected a CIFAR-10 batch dict")
+        if name != "batches.meta":
+            _check_batch(archive, name, batch)
     missing = [n for n in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"] if n not in batches]
     if missing:
         raise SourceFileError(f"{archive}: missing {', '.join(missing)}; expected cifar-10-python.tar.gz")
     out.mkdir(parents=True)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = batches[name]
-        pixels, labels = np.asarray(batch[b"data"], np.uint8), np.asarray(batch[b"labels"], np.uint8)
-        if pixels.ndim != 2 or pixels.shape[1] != 3072 or len(labels) != len(pixels):
-            raise SourceFileError(f"{archive}: {name} has data of shape {pixels.shape}, expected [N, 3072]")
+        pixels, labels = batch[b"data"], np.asarray(batch[b"labels"], np.uint8)
         np.concatenate([labels[:, None], pixels], axis=1).tofile(out / f"{name}.bin")
-    names = batches.get("batches.meta", {}).get(b"label_names") or [c.encode() for c in CIFAR_CLASSES]
+    names = batches.get("batches.meta", {}).get(b"label_names")
+    if not (isinstance(names, list) and len(names) == 10 and all(isinstance(n, bytes) and len(n) < 64 for n in names)):
+        names = [c.encode() for c in CIFAR_CLASSES]
     (out / "batches.meta.txt").write_text("\n".join(n.decode() for n in names) + "\n")
+
+
+def _check_batch(archive: Path, name: str, batch: dict) -> None:
+    """A CIFAR-10 python batch is what the format holds, checked before any array is built from it: ``data`` a
+    uint8 array [N, 3072] and ``labels`` a list of N class numbers, N at most 60,000 (a crafted pickle can repeat
+    one row millions of times in a few bytes)."""
+    data, labels = batch.get(b"data"), batch.get(b"labels")
+    if not isinstance(labels, list) or not 0 < len(labels) <= 60_000:
+        raise SourceFileError(f"{archive}: {name} has no list of at most 60,000 labels; not a CIFAR-10 batch")
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.shape == (len(labels), 3072)):
+        shape = list(data.shape) if isinstance(data, np.ndarray) else type(data).__name__
+        raise SourceFileError(f"{archive}: {name} has data {shape}, expected a uint8 array [{len(labels)}, 3072]")
+    if not all(type(label) is int and 0 <= label <= 9 for label in labels):
+        raise SourceFileError(f"{archive}: {name} has labels that are not classes 0-9")
 
 
 def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
@@ -311,7 +346,7 @@ def _import(name: str, source: str | os.PathLike, data_dir: str | None, log, tem
         if name == "cifar10":
             local, counts = _stage_cifar(source, Path(tmp))
         else:
-            local, counts = _stage_idx(source, Path(tmp))
+            local, counts = _stage_idx(source, Path(tmp), name)
         if (counts["train"], counts["test"]) != STANDARD_COUNTS[name]:
             log(
                 f"note: {counts['train']} train / {counts['test']} test examples, not the standard "

@@ -39,7 +39,7 @@ import numpy as np
 from zoo import artifacts, data
 from zoo.artifacts import sha256
 from zoo.errors import UsageError, ZooError, first_line
-from zoo.pretrained import resolve
+from zoo.pretrained import resolve, search_dirs
 from zoo.quiet import muted_stderr
 
 if TYPE_CHECKING:
@@ -467,25 +467,53 @@ def export(
     parity_count: int = 1000,
     log=print,
 ) -> dict[str, dict[str, Any]]:
-    """Write each format next to the model (or into ``output``), check its parity, record it in the card."""
+    """Write each format into the model folder, check its parity and record it in the card. With ``output``
+    (another folder), the exports go into a model folder there: a copy of ``model.keras``, its card (which records
+    them) and its history; the model given, a pretrained tag's above all, is only read."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UsageError(f"unknown export format {unknown[0]!r}; known: {', '.join(FORMATS)}, all")
     model_dir = resolve(model_dir)
-    artifacts.read_card(model_dir)  # a missing or damaged folder fails here, before anything is written
+    card = artifacts.read_card(model_dir)  # a missing or damaged folder fails here, before anything is written
+    _check_packages(formats)
+    if output is None and Path(model_dir).resolve().parent == search_dirs()[1]:
+        raise UsageError(
+            f"{model_dir} is a pretrained tag inside the installed zoo package; export it into a folder of yours "
+            "with `output`"
+        )
     out_dir = Path(output) if output else Path(model_dir)
-    if out_dir.resolve() != Path(model_dir).resolve() and Path(model_dir).resolve() in out_dir.resolve().parents:
+    if out_dir.resolve() == Path(model_dir).resolve():
+        if not os.access(model_dir, os.W_OK):
+            raise UsageError(f"{model_dir} is not writable: the exports could not be recorded in its card")
+        with artifacts.writing(model_dir, log):  # one writer at a time: a `zoo train --overwrite` swap waits
+            return _export(Path(model_dir), formats, data_dir, parity_count, log)
+    if Path(model_dir).resolve() in out_dir.resolve().parents:
         raise UsageError(
             f"output {out_dir} is inside the model folder {model_dir}; export into the model folder itself "
             "(the default) or into a folder outside it"
         )
-    with artifacts.writing(model_dir, log):  # one writer at a time: a `zoo train --overwrite` swap waits
-        return _export(Path(model_dir), out_dir, formats, data_dir, parity_count, log)
+    model_sha = sha256(artifacts.readable(model_dir) / artifacts.MODEL_FILE)
+    if (out_dir / artifacts.CARD_FILE).is_file():  # a model folder there: the same model's, exported again
+        if sha256(out_dir / artifacts.MODEL_FILE) != model_sha:
+            raise UsageError(f"output {out_dir} holds another model; name a new folder for the exports")
+        with artifacts.writing(out_dir, log):
+            return _export(out_dir, formats, data_dir, parity_count, log)
+    empty = artifacts.is_real_dir(out_dir) and not any(out_dir.iterdir())
+    artifacts.check_model_output(out_dir, overwrite=empty)
+    log(f"Exporting into a new model folder {out_dir} (a copy of {model_dir}'s model and card)")
+    with artifacts.writing(out_dir, log), artifacts.atomic_dir(out_dir, overwrite=empty) as tmp:
+        source = artifacts.readable(model_dir)
+        for name in (artifacts.MODEL_FILE, artifacts.HISTORY_FILE, "curves.png"):
+            if (source / name).is_file():
+                shutil.copyfile(source / name, tmp / name)
+        if sha256(tmp / artifacts.MODEL_FILE) != model_sha:
+            raise ZooError(f"{model_dir / artifacts.MODEL_FILE} changed while it was copied; nothing was written")
+        card.exports = {}
+        artifacts.write_card(tmp, card)
+        return _export(tmp, formats, data_dir, parity_count, log, shown=out_dir)
 
 
-def _export(model_dir: Path, out_dir: Path, formats, data_dir, parity_count, log) -> dict[str, dict[str, Any]]:
-    model, card = artifacts.load(model_dir)
-    model_sha = sha256(model_dir / artifacts.MODEL_FILE)
+def _check_packages(formats) -> None:
     missing = [
         f"{name} needs {pkg}"
         for name in formats
@@ -494,17 +522,20 @@ def _export(model_dir: Path, out_dir: Path, formats, data_dir, parity_count, log
     ]
     if missing:
         raise UsageError(f"{'; '.join(missing)}: pip install {' '.join(sorted({m.split()[-1] for m in missing}))}")
-    if not os.access(model_dir, os.W_OK):
-        raise UsageError(f"{model_dir} is not writable: the exports could not be recorded in its card")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.sweep_staging(out_dir)  # a killed export's leftovers
+
+
+def _export(model_dir: Path, formats, data_dir, parity_count, log, shown: Path | None = None):
+    """Export the model of ``model_dir`` (its writer, holding its lock) into it; ``shown``: the folder named in the
+    log, where ``model_dir`` is its staging copy."""
+    model, card = artifacts.load(model_dir)
+    model_sha = sha256(model_dir / artifacts.MODEL_FILE)
     images, labels, source = parity_images(card, parity_count, data_dir)
     reference = model.predict(images, verbose=0)
     log(f"Parity on {len(images)} {source}")
     results = {}
     # Every format is written and checked in a staging folder first; then the ones that passed replace their files
     # and the card records them, together (artifacts.commit_with_card). A failure before that changes nothing.
-    staging = artifacts.staging_dir(out_dir, "export")
+    staging = artifacts.staging_dir(model_dir, "export")
     try:
         for name in formats:
             fmt = FORMATS[name]
@@ -519,25 +550,24 @@ def _export(model_dir: Path, out_dir: Path, formats, data_dir, parity_count, log
             except Exception as err:  # a runtime that cannot load or run what was written
                 first = first_line(err)
                 raise ZooError(f"the {name} export does not run ({first}); nothing was changed") from None
-            rel = os.path.relpath(out_dir / fmt.filename, model_dir)
-            results[name] = {"path": rel, "parity": check}
+            results[name] = {"path": fmt.filename, "parity": check}
             kept = (
                 ""
                 if check["ok"]
-                else ("; the previous one is kept" if (out_dir / fmt.filename).exists() else "; not written")
+                else ("; the previous one is kept" if (model_dir / fmt.filename).exists() else "; not written")
             )
-            log(f"  {name:<14} {rel:<20} {_describe(check)}{kept}")
+            log(f"  {name:<14} {fmt.filename:<20} {_describe(check)}{kept}")
         passed = {name: result for name, result in results.items() if result["parity"]["ok"]}
         for name, result in passed.items():
             result["sha256"] = sha256(staging / FORMATS[name].filename)
         if sha256(model_dir / artifacts.MODEL_FILE) != model_sha:
             raise ZooError(f"{model_dir / artifacts.MODEL_FILE} changed while it was exported; nothing was changed")
         card.exports.update(passed)
-        files = {out_dir / FORMATS[name].filename: staging / FORMATS[name].filename for name in passed}
+        files = {FORMATS[name].filename: staging / FORMATS[name].filename for name in passed}
         artifacts.commit_with_card(model_dir, staging, files, card)
     except OSError as err:  # a full disk, a read-only card: the commit was undone
         raise ZooError(
-            f"could not record the exports in {model_dir} ({err.strerror or err}); nothing was changed"
+            f"could not record the exports in {shown or model_dir} ({err.strerror or err}); nothing was changed"
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

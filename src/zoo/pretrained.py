@@ -194,7 +194,7 @@ def describe(model: str | os.PathLike) -> list[str]:
     exports = ", ".join(
         f"{name} ({'parity ok' if (e.get('parity') or {}).get('ok') else 'parity FAILED'})"
         for name, e in card.exports.items()
-        if isinstance(e, dict)
+        if isinstance(e, dict) and _export_present(folder, e)
     )
     names = ", ".join(card.class_names[:10]) + (", ..." if len(card.class_names) > 10 else "")
     lines = [
@@ -218,3 +218,9 @@ def describe(model: str | os.PathLike) -> list[str]:
 
 
 VERSIONS_SHOWN = ("zoo", "tensorflow", "keras")
+
+
+def _export_present(folder: Path, entry: dict) -> bool:
+    """An export the card records is in the folder (a wheel carries a tag's model and card, not its exports)."""
+    path = entry.get("path")
+    return isinstance(path, str) and "/" not in path and path not in ("", ".", "..") and (folder / path).exists()

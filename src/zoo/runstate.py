@@ -19,13 +19,14 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zoo.artifacts import atomic_write_text
+from zoo.artifacts import atomic_write_text, is_real_dir, open_lock_file
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.quiet import muted_stderr
 
@@ -37,11 +38,22 @@ class DamagedRunState(ZooError, ValueError):
     """The run folder's state cannot be read; ``--restart`` discards it."""
 
 
+def check_run_dir(run_dir: Path) -> None:
+    """The run-state folder is zoo's own: a real folder or none, never a link (followed, it would let zoo write
+    or delete files elsewhere)."""
+    if run_dir.is_symlink():
+        raise UsageError(f"{run_dir} is a symbolic link; zoo keeps its run state in a folder of its own: remove it")
+    if os.path.lexists(run_dir) and not is_real_dir(run_dir):
+        raise UsageError(f"{run_dir} is not a folder; zoo keeps its run state there: remove it")
+
+
 @contextlib.contextmanager
 def locked(run_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``run_dir`` (made if missing); a second holder is refused with the first's pid."""
+    check_run_dir(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    check_run_dir(run_dir)
+    fd = open_lock_file(run_dir / LOCK_FILE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -55,6 +67,26 @@ def locked(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+RUN_FILES = re.compile(
+    r"(run\.json|state\.json|epoch-\d{5}\.weights\.h5|\.tmp-\d+-epoch-\d{5}\.weights\.h5|\.[\w.]+\.tmp)"
+)
+
+
+def discard(run_dir: Path, keep_lock: bool = False) -> None:
+    """Delete what zoo wrote in ``run_dir`` (its files, by name; never a folder or a link's target), then the
+    folder itself where nothing else is left in it (``keep_lock``: the lock file and the folder stay)."""
+    if not is_real_dir(run_dir):
+        return
+    for path in run_dir.iterdir():
+        if RUN_FILES.fullmatch(path.name) or (path.name == LOCK_FILE and not keep_lock):
+            if not is_real_dir(path):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    if not keep_lock:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # only where it is empty: what zoo did not write stays
 
 
 class RunState:
@@ -140,8 +172,8 @@ class RunState:
                 f"could not write the checkpoint of epoch {epoch} in {self.dir} "
                 f"({err.strerror or err}); the previous one is kept, rerun to resume"
             ) from None
-        for old in self.dir.glob("*.weights.h5"):
-            if old.name != name:
+        for old in self.dir.glob("epoch-*.weights.h5"):
+            if old.name != name and RUN_FILES.fullmatch(old.name):
                 with contextlib.suppress(OSError):
                     old.unlink()
 
@@ -169,7 +201,14 @@ def check_free_space(folder: Path, needed: int) -> None:
     writes the checkpoints, reacts to a full disk with pages of errors and sometimes a crash."""
     free = shutil.disk_usage(folder).free
     if free < 2 * needed + (16 << 20):
-        raise OSError(errno.ENOSPC, f"{free // (1 << 20):,} MiB free, a checkpoint needs about {needed >> 20} MiB")
+        raise OSError(
+            errno.ENOSPC, f"{mib(free)} free, a checkpoint needs about {mib(needed)} (with room for one more)"
+        )
+
+
+def mib(size: int) -> str:
+    """A byte count in MiB, to a tenth for small ones (a LeNet checkpoint is 0.7 MiB, not "0 MiB")."""
+    return f"{size / (1 << 20):,.1f} MiB" if size < (100 << 20) else f"{size >> 20:,} MiB"
 
 
 def checkpoint_callback(state: RunState):

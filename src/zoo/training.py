@@ -11,7 +11,6 @@ import datetime as _dt
 import json
 import math
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -230,9 +229,7 @@ def open_run_state(
     """The run state in ``run_dir`` (inside its lock): emptied first with ``restart``; an unfinished run with other
     settings is refused, naming the command that resumes it, so that a resume never mixes two runs."""
     if restart:
-        for path in run_dir.iterdir() if run_dir.is_dir() else []:
-            if path.name != runstate.LOCK_FILE:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        runstate.discard(run_dir, keep_lock=True)
     saved = _read_run_params(run_dir)
     saved_command = saved.pop("command", None) if saved is not None else None
     if saved is not None and saved != run_params:
@@ -306,7 +303,7 @@ def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, c
     except Diverged as err:
         kept = state.epoch
         if not kept:
-            shutil.rmtree(state.dir, ignore_errors=True)
+            runstate.discard(state.dir)
             raise Diverged(f"{err}; no epoch completed, nothing was kept; lower `learning_rate`") from None
         raise Diverged(
             f"{err}; the checkpoint of epoch {kept}, the last good one, is kept in {state.dir}; "
@@ -390,6 +387,7 @@ def train(
 
     # Every worker keeps its own run state; only the chief writes the model folder.
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
+    runstate.check_run_dir(run_dir)  # a link there is refused before any data is read
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
     if precision != "float32":  # a resumed run computes as it began (float32 runs' state predates this key)
         run_params["precision"] = precision
@@ -483,12 +481,12 @@ def train(
         )
         test_acc, test_loss, tta_acc = metrics["test_accuracy"], metrics["test_loss"], metrics.get("test_accuracy_tta")
         if not placement.is_chief:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            runstate.discard(run_dir)
             log(f"Test accuracy {test_acc:.4f}, loss {test_loss:.4f}; worker {placement.worker} done (the chief saves)")
             return TrainResult(out, card, history, model)
         curves = {"curves.png": curves_png({f"{model_name}-{dataset}": history})}
         model_dir = artifacts.save(out, saved, card, history, overwrite=overwrite, extra_files=curves)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        runstate.discard(run_dir)
         tta_note = f" ({tta_acc:.4f} with test-time augmentation)" if tta_acc is not None else ""
         log(f"Test accuracy {test_acc:.4f}{tta_note}, loss {test_loss:.4f}; saved to {model_dir}")
         return TrainResult(model_dir, card, history, model)
