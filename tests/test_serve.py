@@ -1,10 +1,12 @@
 """`zoo serve`: TensorFlow Serving's REST shapes, the same numbers as the exported SavedModel, bad input answered in
 one line while the server keeps serving, dynamic batching under a bounded load, and a clean stop."""
 
+import contextlib
 import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +37,8 @@ def client():
     from zoo.serving import ServerConfig, create_app, load_served
 
     served = [load_served(TAG), load_served("cifar_cnn.cifar10")]
-    with TestClient(create_app(served, ServerConfig(max_body_bytes=8 << 20))) as test_client:
+    app = create_app(served, ServerConfig(max_body_bytes=8 << 20))
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 
@@ -58,6 +61,48 @@ def test_status_and_metadata_have_tensorflow_servings_shapes(client):
     ]
     assert set(signature["outputs"]) == {"probabilities", "class_id", "class_name"}
     assert signature["method_name"] == "tensorflow/serving/predict"
+
+
+def test_metadata_gives_the_savedmodels_own_dtypes_and_shapes(client):
+    import tensorflow as tf
+    from tensorflow.core.framework import types_pb2
+
+    def dt(spec) -> str:  # TensorFlow Serving's name for a dtype: DT_FLOAT, DT_INT32, DT_STRING, DT_UINT8
+        return types_pb2.DataType.Name(spec.dtype.as_datatype_enum)
+
+    exported = tf.saved_model.load(str(SAVEDMODEL)).signatures["serving_default"]
+    meta = client.get(f"/v1/models/{TAG}/metadata").json()
+    signature = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    for name, spec in exported.structured_outputs.items():
+        assert signature["outputs"][name]["dtype"] == dt(spec), name
+        assert [int(d["size"]) for d in signature["outputs"][name]["tensor_shape"]["dim"]] == [
+            -1 if d is None else d for d in spec.shape.as_list()
+        ], name
+    [image_spec] = exported.structured_input_signature[1].values()
+    assert signature["inputs"]["images"]["dtype"] == dt(image_spec)
+
+
+def test_a_get_on_a_post_method_is_405_and_a_foreign_host_is_refused(client):
+    assert_one_line(client.get(f"/v1/models/{TAG}:predict"), 405, "predict takes POST, not GET")
+    assert_one_line(client.get("/healthz", headers={"Host": "evil.example:8501"}), 421, "is not served")
+    assert client.get("/healthz", headers={"Host": "localhost:8501"}).status_code == 200
+    assert client.get("/favicon.ico").status_code == 200
+
+
+def damaged_png() -> bytes:
+    """A PNG whose IDAT length byte is changed: PIL raises SyntaxError ("broken PNG file"), not an OSError."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3)).astype(np.uint8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    data[36] = 220
+    return bytes(data)
+
+
+def test_a_damaged_upload_is_400_in_one_line(client):
+    answer = client.post(f"/v1/models/{TAG}:classify_image", files={"image": ("x.png", damaged_png())})
+    assert_one_line(answer, 400, "unreadable image (SyntaxError")
 
 
 def test_predict_gives_the_exported_savedmodels_numbers_in_rows_and_columns(client):
@@ -118,6 +163,12 @@ BAD = [
     ("wrong shape", {"json": {"instances": np.zeros((1, 32, 32, 3), int).tolist()}}, 400, "takes [N, 28, 28, 1]"),
     ("strings", {"json": {"instances": [[["a"] * 1] * 28] * 28}}, 400, "pixels must be numbers"),
     ("booleans", {"json": {"instances": np.zeros((1, 28, 28, 1), bool).tolist()}}, 400, "pixels must be numbers"),
+    (
+        "booleans among numbers",
+        {"json": {"instances": [[[[True]] + [[0]] * 27] + [[[0]] * 28] * 27]}},
+        400,
+        "pixels must be numbers",
+    ),
     ("NaN", {"content": b'{"instances": [[[NaN]]]}'}, 400, "NaN is not a number JSON allows"),
     ("Infinity", {"content": b'{"instances": [[[Infinity]]]}'}, 400, "Infinity is not a number"),
     ("negative", {"json": {"instances": (-np.ones((1, 28, 28, 1), int)).tolist()}}, 400, "0-255"),
@@ -181,7 +232,7 @@ def test_no_cors_unless_asked(client):
     plain = client.get("/healthz", headers={"Origin": "http://example.org"})
     assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
     app = create_app(client.app.state.served, ServerConfig(cors="http://localhost:3000"))
-    with TestClient(app) as allowed:
+    with TestClient(app, base_url="http://localhost:8501") as allowed:
         answer = allowed.get("/healthz", headers={"Origin": "http://localhost:3000"})
         assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
 
@@ -271,6 +322,65 @@ def test_sigterm_lets_a_request_in_flight_finish():
     assert proc.returncode == 0 and "Traceback" not in err, err
 
 
+def raw_request(url: str, data: bytes, read: bool = True) -> bytes:
+    """Send raw bytes to the server at ``url``; its answer (up to 64 kB), or b"" where it closed first."""
+    import socket
+
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before all of it was sent
+        if not read:
+            return b""
+        chunks = []
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+
+@pytest.mark.slow
+def test_oversized_headers_and_urls_disconnects_and_a_stop_mid_body_are_one_line_each():
+    import socket
+
+    proc, url = start_server()
+    try:
+        head = raw_request(url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 ") and b"are over 65,536 bytes" in head, head[:200]
+        long_url = raw_request(url, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert long_url.startswith(b"HTTP/1.1 414 "), long_url[:200]
+        many = b"".join(b"X-%d: %s\r\n" % (i, b"b" * 100) for i in range(2000))  # 200 kB of small headers
+        assert raw_request(url, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n").startswith(
+            b"HTTP/1.1 431 "
+        )
+        predict = f"POST /v1/models/{TAG}:predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        for _ in range(3):  # clients that go away mid-body
+            raw_request(url, predict.encode() + b"Content-Length: 100000\r\n\r\n" + b'{"instances": [', read=False)
+        time.sleep(0.5)
+        assert json.loads(urllib.request.urlopen(f"{url}/healthz", timeout=30).read())["status"] == "ok"
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        hanging = socket.create_connection((host, int(port)), timeout=30)  # a client mid-body at the stop
+        hanging.sendall(predict.encode() + b"Content-Length: 100000\r\n\r\n" + b'{"instances": [')
+        time.sleep(0.3)
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        hanging.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    from zoo.serving import GRACEFUL_SHUTDOWN_S
+
+    assert time.monotonic() - stopped < GRACEFUL_SHUTDOWN_S + 10
+    assert "Traceback" not in err, err
+    disconnects = [line for line in err.splitlines() if "disconnected before its body arrived" in line]
+    assert len(disconnects) == 3, err
+    assert len(err.splitlines()) <= 3 + 4, err  # the three, the stop's cancel and uvicorn's own few lines
+
+
 def test_serve_binds_loopback_by_default_and_a_busy_port_is_one_line(cli_runner, zoo_cli):
     import socket
 
@@ -316,15 +426,25 @@ def chrome():
 
 
 @pytest.mark.slow
-def test_the_page_in_a_real_browser_reads_a_drawn_digit_and_an_uploaded_photo():
+def test_the_page_in_a_real_browser_reads_a_drawn_digit_and_an_uploaded_photo(tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     import zoo
 
-    proc, url = start_server("cifar_cnn.cifar10")
-    browser = chrome()
+    # A model folder whose name and class names are HTML: the page must show them as text, never run them.
+    xss_model = tmp_path / "<img src=x onerror=window.pwned=1>"
+    shutil.copytree(ROOT / "saved_models" / "lenet5-mnist", xss_model, ignore=shutil.ignore_patterns("savedmodel"))
+    card = json.loads((xss_model / "card.json").read_text())
+    card["class_names"] = [f'<img src=x onerror="window.pwned={i}">{i}' for i in range(10)]
+    (xss_model / "card.json").write_text(json.dumps(card))
+    browser = chrome()  # (skips before anything starts where there is no browser)
+    try:
+        proc, url = start_server("cifar_cnn.cifar10", str(xss_model))
+    except BaseException:
+        browser.quit()
+        raise
     try:
         browser.get(url + "/")
         wait = WebDriverWait(browser, 60)
@@ -337,6 +457,25 @@ def test_the_page_in_a_real_browser_reads_a_drawn_digit_and_an_uploaded_photo():
         wait.until(lambda b: b.find_element(By.ID, "prediction").text != "")
         assert browser.find_element(By.ID, "prediction").text == "1"
         assert browser.find_element(By.ID, "maps").get_attribute("src").startswith("data:image/png")
+        assert browser.find_element(By.ID, "hint").text == "draw a digit"
+        browser.find_element(By.ID, "clear").click()  # Clear empties the answer, the maps too
+        assert browser.find_element(By.ID, "prediction").text == ""
+        assert browser.find_element(By.ID, "maps").get_attribute("src") is None
+        # a small "1" off in the top-left corner (80 px of the 280 px pad): framed as MNIST's digits are
+        ActionChains(browser).move_to_element_with_offset(pad, -100, -110).click_and_hold().move_by_offset(
+            0, 40
+        ).move_by_offset(0, 40).release().perform()
+        wait.until(lambda b: b.find_element(By.ID, "prediction").text != "")
+        assert browser.find_element(By.ID, "prediction").text == "1"
+        Select(browser.find_element(By.ID, "model")).select_by_value("2")  # the folder named in HTML
+        assert browser.find_element(By.CSS_SELECTOR, "#model option[value='2']").text == xss_model.name
+        ActionChains(browser).move_to_element_with_offset(pad, 0, -90).click_and_hold().move_by_offset(
+            0, 180
+        ).release().perform()
+        wait.until(lambda b: b.find_element(By.ID, "prediction").text != "")
+        assert browser.find_element(By.ID, "prediction").text.startswith("<img src=x")  # shown as text
+        assert browser.execute_script("return window.pwned") is None
+        assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x']")
         Select(browser.find_element(By.ID, "model")).select_by_visible_text("cifar_cnn.cifar10")
         sample = ROOT / "docs" / "img" / "cifar-sample.png"
         browser.find_element(By.ID, "file").send_keys(str(sample))

@@ -20,10 +20,11 @@ from zoo.card import MAX_CLASSES
 from zoo.data import AUGMENTATIONS
 from zoo.device import DEVICES, PRECISIONS
 from zoo.distribute import STRATEGIES
-from zoo.errors import UsageError, ZooError, for_cli
+from zoo.errors import INTERRUPTED, UsageError, ZooError, for_cli
 from zoo.kernels import KERNELS
 from zoo.quiet import import_tensorflow
 from zoo.recipes import MAX_BATCH, MAX_EPOCHS, MAX_SEED
+from zoo.text import printable
 
 
 class FiniteFloat(click.FloatRange):
@@ -55,6 +56,7 @@ def option_names(group: click.Group) -> set[str]:
 
 
 def _terminated(signum, frame):
+    INTERRUPTED.set()  # a library that catches what TensorFlow raises from the interrupt still knows it was one
     raise KeyboardInterrupt  # so that every cleanup runs, as on Ctrl-C (temporary folders, half-done commits)
 
 
@@ -64,10 +66,11 @@ class ZooGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _terminated)
+            signal.signal(signal.SIGINT, _terminated)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ZooError as err:
-            click.echo(f"zoo: error: {for_cli(str(err), option_names(self))}", err=True)
+            click.echo(f"zoo: error: {printable(for_cli(str(err), option_names(self)))}", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
             click.echo(f"zoo: error: {err.format_message()}", err=True)
@@ -256,7 +259,7 @@ def info(model_dir, as_json) -> None:
         click.echo(pretrained.read_card(model_dir).to_json(), nl=False)
         return
     for line in pretrained.describe(model_dir):
-        click.echo(line)
+        click.echo(printable(line))
 
 
 @cli.command()
@@ -455,10 +458,10 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     for r in results:
         if r.error:
-            click.echo(f"zoo: error: {r.error}", err=True)
+            click.echo(f"zoo: error: {printable(r.error)}", err=True)
         elif not as_json:
             guesses = ", ".join(f"{t['class_name']} {t['probability']:.3f}" for t in r.top_k)
-            click.echo(f"{r.source}: {guesses}" + (" (inverted)" if r.inverted else ""))
+            click.echo(printable(f"{r.source}: {guesses}" + (" (inverted)" if r.inverted else "")))
     if any(r.error for r in results):
         sys.exit(1)
 

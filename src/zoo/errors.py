@@ -8,6 +8,17 @@ Each is also the built-in exception a Python caller expects (a bad argument is a
 from __future__ import annotations
 
 import re
+import threading
+
+# Set by the CLI's SIGINT and SIGTERM handler: TensorFlow and the converters sometimes turn the KeyboardInterrupt
+# into an error of their own, which a library that catches their errors reports as the interrupt it was.
+INTERRUPTED = threading.Event()
+
+
+def raise_if_interrupted() -> None:
+    """Re-raise a Ctrl-C or SIGTERM that a library turned into another error (see :data:`INTERRUPTED`)."""
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 class ZooError(Exception):

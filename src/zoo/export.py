@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ import numpy as np
 
 from zoo import artifacts, data
 from zoo.artifacts import sha256
-from zoo.errors import UsageError, ZooError, first_line
+from zoo.errors import UsageError, ZooError, first_line, raise_if_interrupted
 from zoo.pretrained import resolve, search_dirs
 from zoo.quiet import muted_stderr
 
@@ -208,7 +209,6 @@ def clip_ranges(calibrated: bytes, images: np.ndarray, quantile: float) -> bytes
     """A calibrated TFLite model (float, with each tensor's min/max recorded) with every activation range between
     its input and output narrowed to the ``quantile`` and ``1 - quantile`` of its values on ``images`` (0 stays
     inside the range)."""
-    import tensorflow as tf
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(calibrated)
@@ -216,7 +216,9 @@ def clip_ranges(calibrated: bytes, images: np.ndarray, quantile: float) -> bytes
     ends = {*graph.inputs, *graph.outputs}
     ranges = {i: t.quantization for i, t in enumerate(graph.tensors) if i not in ends and t.quantization is not None}
     ranges = {i: q for i, q in ranges.items() if q.min is not None and np.size(q.min) == 1}
-    interpreter = tf.lite.Interpreter(model_content=calibrated, experimental_preserve_all_tensors=True)
+    with warnings.catch_warnings():  # every tensor kept on purpose: their values are what is measured
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")
+        interpreter = tflite_interpreter(model_content=calibrated, experimental_preserve_all_tensors=True)
     interpreter.allocate_tensors()
     tails: dict[int, TailQuantiles] = {}
     for image in images:
@@ -307,16 +309,21 @@ def calibration_images(card: ModelCard, data_dir: str | None = None, count: int 
         return np.random.default_rng(0).integers(0, 256, (count, *card.input_shape), dtype=np.uint8)
 
 
-def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
-    """Run a .tflite file with LiteRT (``ai-edge-litert``), or TensorFlow's own interpreter where it is missing."""
+def tflite_interpreter(**kwargs):
+    """LiteRT's interpreter (``ai-edge-litert``), or TensorFlow's own (deprecated) where LiteRT is missing."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter  # noqa: N806
+    return Interpreter(**kwargs)
+
+
+def run_tflite(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """Run a .tflite file with LiteRT (``ai-edge-litert``), or TensorFlow's own interpreter where it is missing."""
     with muted_stderr():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-        interpreter = Interpreter(model_path=str(path))
+        interpreter = tflite_interpreter(model_path=str(path))
         interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
 
@@ -543,11 +550,13 @@ def _export(model_dir: Path, formats, data_dir, parity_count, log, shown: Path |
             try:
                 fmt.write(model, card, staged, data_dir)
             except Exception as err:  # TensorFlow, the converters and a full disk raise many types
+                raise_if_interrupted()
                 first = first_line(err)
                 raise ZooError(f"could not write the {name} export ({first}); nothing was changed") from None
             try:
                 check = parity(reference, fmt.run(staged)(images), labels, fmt.quantized)
             except Exception as err:  # a runtime that cannot load or run what was written
+                raise_if_interrupted()
                 first = first_line(err)
                 raise ZooError(f"the {name} export does not run ({first}); nothing was changed") from None
             results[name] = {"path": fmt.filename, "parity": check}

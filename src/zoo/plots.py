@@ -11,7 +11,7 @@ import numpy as np
 
 from zoo import artifacts, data, pretrained
 from zoo.errors import UsageError
-from zoo.prediction import prepare_image
+from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
 
 if TYPE_CHECKING:
     import keras
@@ -117,7 +117,7 @@ def visualize(
         raise UsageError(f"{card.model} has no convolution layers to show")
     if image is not None:
         pixels, _ = prepare_image(
-            image, card.input_shape, "auto" if card.dataset in ("mnist", "fashion_mnist") else False
+            image, card.input_shape, "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False, card.dataset
         )
         source = Path(image).name
     else:

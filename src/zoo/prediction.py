@@ -1,10 +1,14 @@
 """Image files, PIL images or arrays → the model's input → top-k classes.
 
-The rule for fitting an image to a model: convert it to the model's channels (grayscale ``L`` for one
-channel, ``RGB`` for three; alpha is dropped), then resize the whole image to the model's H×W with
-bilinear filtering (the aspect ratio is not kept). Models trained on MNIST-style data (light digits on a
-dark background) get white-background images inverted: ``invert="auto"`` does so when the image's mean
-brightness is over half, ``True``/``False`` force it.
+The rule for fitting an image to a model, the same in ``zoo predict``, ``zoo serve`` and the examples: convert it
+to the model's channels (grayscale ``L`` for one channel, ``RGB`` for three; transparency over white), invert it
+where asked (``invert="auto"`` for models trained on MNIST-style data, light on dark: when the image's mean
+brightness is over half), then resize the whole image to the model's H×W with Pillow's bilinear filter, which
+antialiases when it shrinks (the aspect ratio is not kept). An image of exactly the model's size is used as it is.
+
+A model trained on MNIST gets any other image framed as MNIST's digits were: the ink's bounding box scaled, aspect
+kept, to fit a 20×20 box, then placed in the 28×28 image with its centre of mass at the centre, so that a digit
+drawn small or off-centre reads as it would in the dataset.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from zoo import pretrained
-from zoo.errors import UsageError, ZooError
+from zoo.errors import ArgumentTypeError, UsageError, ZooError, first_line
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -84,28 +88,79 @@ def to_pil(image: ImageLike):
             f"{path}: its header claims more pixels than the limit of {MAX_PIXELS // 1_000_000} "
             "megapixels (a decompression bomb?)"
         ) from None
+    except ZooError:
+        raise
     except OSError as err:
-        raise ZooError(f"{path}: unreadable image ({err})") from None
+        raise ZooError(f"{path}: unreadable image ({first_line(err, 120)})") from None
+    except Exception as err:  # noqa: BLE001  (PIL's decoders raise many types on a damaged file)
+        raise ZooError(f"{path}: unreadable image ({type(err).__name__}: {first_line(err, 120)})") from None
 
 
-def prepare_image(image: ImageLike, input_shape: Sequence[int], invert: bool | str = "auto") -> tuple[np.ndarray, bool]:
-    """One image as the model's uint8 input ``[H, W, C]``, and whether it was inverted."""
-    from PIL import Image, ImageOps
+def prepare_image(
+    image: ImageLike, input_shape: Sequence[int], invert: bool | str = "auto", dataset: str | None = None
+) -> tuple[np.ndarray, bool]:
+    """One image as the model's uint8 input ``[H, W, C]``, and whether it was inverted (``dataset``: the one the
+    model was trained on; ``"mnist"`` frames digits as MNIST did)."""
 
     height, width, channels = input_shape
     img = to_pil(image)
+    try:
+        return _fit(img, height, width, channels, invert, dataset == "mnist")
+    except Exception as err:  # noqa: BLE001  (a damaged image can fail as late as its conversion)
+        name = (
+            "the upload"
+            if isinstance(image, bytes)
+            else str(image)
+            if isinstance(image, (str, os.PathLike))
+            else "the image"
+        )
+        raise ZooError(f"{name}: unreadable image ({type(err).__name__}: {first_line(err, 120)})") from None
+
+
+def _fit(img, height: int, width: int, channels: int, invert: bool | str, digit: bool) -> tuple[np.ndarray, bool]:
+    from PIL import Image, ImageOps
+
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         background = Image.new("RGB", img.size, (255, 255, 255))
         background.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
         img = background
     img = img.convert("L" if channels == 1 else "RGB")
-    if img.size != (width, height):
-        img = img.resize((width, height), Image.Resampling.BILINEAR)
     flip = bool(np.asarray(img).mean() > 127) if invert == "auto" else bool(invert)
     if flip:
         img = ImageOps.invert(img)
+    if img.size != (width, height):
+        img = frame_digit(img, height, width) if digit and channels == 1 else img.resize((width, height), BILINEAR)
     array = np.asarray(img, np.uint8)
     return (array[..., None] if channels == 1 else array), flip
+
+
+BILINEAR = 2  # PIL.Image.Resampling.BILINEAR (antialiased when shrinking)
+DIGIT_BOX = 20  # MNIST: each digit scaled to fit 20×20, centred by mass in 28×28
+
+
+def frame_digit(img, height: int = 28, width: int = 28):
+    """A light-on-dark grayscale digit framed as MNIST's: its ink (over a tenth of the brightest pixel) cropped,
+    scaled to fit a 20×20 box with its aspect kept, and placed with its centre of mass at the image's centre."""
+    from PIL import Image
+
+    pixels = np.asarray(img, np.float32)
+    ink = pixels > 0.1 * pixels.max() if pixels.max() > 0 else None
+    if ink is None or not ink.any():
+        return img.resize((width, height), BILINEAR)
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = img.crop((cols[0], rows[0], cols[-1] + 1, rows[-1] + 1))
+    box = DIGIT_BOX * min(height, width) / 28
+    scale = box / max(crop.size)
+    size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
+    digit = np.asarray(crop.resize(size, BILINEAR), np.float32)
+    total = digit.sum()
+    ys, xs = np.indices(digit.shape)
+    cy, cx = ((ys * digit).sum() / total, (xs * digit).sum() / total) if total else (size[1] / 2, size[0] / 2)
+    top = int(np.clip(round(height / 2 - cy), 0, height - size[1]))
+    left = int(np.clip(round(width / 2 - cx), 0, width - size[0]))
+    canvas = Image.new("L", (width, height), 0)
+    canvas.paste(Image.fromarray(digit.astype(np.uint8)), (left, top))
+    return canvas
 
 
 def predict(
@@ -123,12 +178,19 @@ def predict(
 
     ``invert`` defaults to ``"auto"`` for models trained on MNIST-style data and ``False`` otherwise.
     """
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        raise ArgumentTypeError(f"`top_k` must be a whole number of classes, got {top_k!r}")
     if top_k < 1:
         raise UsageError(f"`top_k` must be positive, got {top_k}")
     from PIL import Image
 
-    if isinstance(images, (str, os.PathLike, np.ndarray, Image.Image)):
+    if isinstance(images, (str, os.PathLike, np.ndarray, Image.Image, bytes)):
         images = [images]
+    if not isinstance(images, Sequence) or not images:
+        raise ArgumentTypeError(
+            f"`images` must be an image (a path, bytes of a file, a PIL image or an array) or a non-empty list of "
+            f"them, got {type(images).__name__}"
+        )
     model, card = pretrained.load(model_dir)
     if invert is None:
         invert = "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False
@@ -140,7 +202,7 @@ def predict(
     for i, image in enumerate(images):
         source = str(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__} #{i}>"
         try:
-            array, flipped = prepare_image(image, card.input_shape, invert)
+            array, flipped = prepare_image(image, card.input_shape, invert, card.dataset)
         except ZooError as err:
             results.append(Prediction(source, error=str(err)))
             continue

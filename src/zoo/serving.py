@@ -25,6 +25,7 @@ import contextlib
 import gc
 import io
 import json
+import logging
 import math
 import socket
 import time
@@ -42,11 +43,16 @@ from zoo.card import ModelCard
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
 
+log = logging.getLogger("zoo.serve")
 DEFAULT_PORT = 8501  # TensorFlow Serving's REST port
 MAX_BATCH = 64  # images in one model call, at most (a request with more runs as its own call)
 BATCH_WAIT_MS = 0.0  # how long a batch that is not full waits for more (0: what queued while the model ran)
 MAX_BODY_BYTES = 8 << 20  # a request body over this is refused (413) before it is read further
 MAX_INSTANCES = 1024  # images in one request
+MAX_HEAD_BYTES = 64 << 10  # request line and headers together: over this is 431 (a long URL alone: 414)
+MAX_URL_BYTES = 8 << 10
+GRACEFUL_SHUTDOWN_S = 5  # on Ctrl-C or SIGTERM, requests in flight get this long to finish, then are cancelled
+DECODE_THREADS = 2  # uploads are decoded on these, off the event loop and off the model's thread
 TOP_K = 3
 
 
@@ -197,8 +203,21 @@ def parse_json(body: bytes) -> Any:
         raise RequestError(400, f"the body is not valid JSON ({first_line(err, 120)})") from None
 
 
-def images_of(request: Any, served: Served) -> tuple[np.ndarray, bool]:
-    """The uint8 images [N, H, W, C] of a TensorFlow Serving predict request, and whether it was columnar."""
+def _holds_bool(value: Any) -> bool:
+    """Whether a parsed JSON value holds ``true`` or ``false`` anywhere (NumPy would take them as 1 and 0)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            return True
+        if isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def images_of(request: Any, served: Served, has_booleans: bool = True) -> tuple[np.ndarray, bool]:
+    """The uint8 images [N, H, W, C] of a TensorFlow Serving predict request, and whether it was columnar
+    (``has_booleans``: whether the body may hold a JSON boolean; the scan for one is skipped where it cannot)."""
     if not isinstance(request, dict):
         raise RequestError(400, 'the body must be a JSON object with "instances" (rows) or "inputs" (columns)')
     signature = request.get("signature_name", "serving_default")
@@ -220,7 +239,7 @@ def images_of(request: Any, served: Served) -> tuple[np.ndarray, bool]:
         array = np.array(data)
     except (ValueError, TypeError):
         raise RequestError(400, "images of different shapes or wrong nesting: each must be [H][W][C]") from None
-    if array.dtype.kind not in "iuf":
+    if array.dtype.kind not in "iuf" or (has_booleans and _holds_bool(data)):
         raise RequestError(400, "pixels must be numbers 0-255 (uint8), not strings, booleans or null")
     wanted = (len(data), *served.shape)
     if array.shape != wanted:
@@ -269,7 +288,7 @@ def metadata(served: Served) -> dict[str, Any]:
         "inputs": {"images": tensor("DT_UINT8", [-1, *served.shape], "serving_default_images:0")},
         "outputs": {
             "probabilities": tensor("DT_FLOAT", [-1, classes], "StatefulPartitionedCall:0"),
-            "class_id": tensor("DT_INT64", [-1], "StatefulPartitionedCall:1"),
+            "class_id": tensor("DT_INT32", [-1], "StatefulPartitionedCall:1"),
             "class_name": tensor("DT_STRING", [-1], "StatefulPartitionedCall:2"),
         },
         "method_name": "tensorflow/serving/predict",
@@ -311,6 +330,7 @@ class ServerConfig:
     batching: bool = True
     max_body_bytes: int = MAX_BODY_BYTES
     cors: str | None = None
+    host: str = "127.0.0.1"  # bound to loopback, only loopback host names are answered (DNS rebinding)
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
 
 
@@ -319,13 +339,14 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.cors import CORSMiddleware
-    from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
     config = config or ServerConfig()
     models = {s.name: s for s in served}
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-model")
+    decoder = ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="zoo-decode")
     page = resources.files("zoo").joinpath("web/index.html").read_text()
 
     def error(status: int, message: str) -> JSONResponse:
@@ -353,8 +374,43 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
             return await model.batcher.predict(images)
         return await asyncio.get_running_loop().run_in_executor(executor, model.run, images)
 
+    def endpoint(handler):
+        """Every answer, an error too, comes from here: a refused request is its one line, a client gone mid-body
+        or a request cancelled at shutdown one log line, anything else a 500 and one log line (Starlette's own
+        handler for exceptions would re-raise them, and uvicorn would log a traceback)."""
+
+        async def answer(request: Request):
+            try:
+                return await handler(request)
+            except RequestError as err:
+                return error(err.status, str(err))
+            except ClientDisconnect:
+                log.warning(
+                    "zoo serve: %s %s: the client disconnected before its body arrived",
+                    request.method,
+                    request.url.path[:80],
+                )
+                return Response(status_code=400)
+            except asyncio.CancelledError:
+                log.warning("zoo serve: %s %s: cancelled at shutdown", request.method, request.url.path[:80])
+                return error(503, "the server is shutting down")
+            except Exception as err:  # noqa: BLE001  (the model's or a library's: one line, not a traceback)
+                log.error(
+                    "zoo serve: %s %s: %s: %s",
+                    request.method,
+                    request.url.path[:80],
+                    type(err).__name__,
+                    first_line(err, 160),
+                )
+                return error(500, f"the model could not answer ({type(err).__name__})")
+
+        return answer
+
     async def index(request: Request):
         return HTMLResponse(page)
+
+    async def favicon(request: Request):
+        return Response(FAVICON, media_type="image/svg+xml")
 
     async def healthz(request: Request):
         calls = {s.name: s.batcher.batches for s in served if s.batcher is not None}
@@ -383,6 +439,8 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
 
     async def model_get(request: Request):
         target = request.path_params["target"]
+        if target.rpartition(":")[2] in ("predict", "classify_image"):
+            raise RequestError(405, f"{target.rpartition(':')[2]} takes POST, not GET")
         name, _, rest = target.partition("/")
         model = served_model(name)
         if rest in ("", "versions/1"):
@@ -401,7 +459,7 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
         body = await body_of(request)
         config.stats["requests"] += 1
         if verb == "predict":
-            images, columnar = images_of(parse_json(body), model)
+            images, columnar = images_of(parse_json(body), model, b"true" in body or b"false" in body)
             return JSONResponse(predictions(model, await run_model(model, images), columnar))
         return JSONResponse(await classify_upload(request, body, model))
 
@@ -422,8 +480,10 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
             raise RequestError(400, "no file in the field named image")
         data = await upload.read()
         invert: bool | str = "auto" if model.card.dataset in DARK_BACKGROUND_DATASETS else False
-        try:
-            pixels, inverted = prepare_image(data, model.shape, invert)
+        try:  # decoded off the event loop: a large image must not stall other requests (its size is checked first)
+            pixels, inverted = await asyncio.get_running_loop().run_in_executor(
+                decoder, prepare_image, data, model.shape, invert, model.card.dataset
+            )
         except ZooError as err:
             raise RequestError(400, str(err)) from None
         probs = (await run_model(model, pixels[None]))[0]
@@ -438,15 +498,10 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
             result["feature_maps"] = feature_png(maps[0])
         return result
 
-    async def on_error(request: Request, exc: Exception):
-        if isinstance(exc, RequestError):
-            return error(exc.status, str(exc))
-        status_code = getattr(exc, "status_code", 500)
-        if status_code == 404:
-            return error(404, "no such endpoint; see GET /v1/models")
-        if status_code == 405:
+    async def on_error(request: Request, exc: Exception):  # the router's own 404 and 405
+        if getattr(exc, "status_code", 404) == 405:
             return error(405, f"{request.method} is not allowed here")
-        return error(500, f"the model could not answer ({type(exc).__name__})")
+        return error(404, "no such endpoint; see GET /v1/models")
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -460,20 +515,22 @@ def create_app(served: list[Served], config: ServerConfig | None = None):
                 await model.batcher.stop()
                 model.batcher = None
         executor.shutdown(wait=True)
+        decoder.shutdown(wait=True)
 
-    middleware = []
+    middleware = [Middleware(LoopbackHosts, bound=config.host)]
     if config.cors:
         middleware.append(
             Middleware(CORSMiddleware, allow_origins=[config.cors], allow_methods=["GET", "POST"], allow_headers=["*"])
         )
     routes = [
-        Route("/", index),
-        Route("/healthz", healthz),
-        Route("/v1/models", list_models),
-        Route("/v1/models/{target:path}", model_get, methods=["GET"]),
-        Route("/v1/models/{target:path}", model_post, methods=["POST"]),
+        Route("/", endpoint(index)),
+        Route("/favicon.ico", endpoint(favicon)),
+        Route("/healthz", endpoint(healthz)),
+        Route("/v1/models", endpoint(list_models)),
+        Route("/v1/models/{target:path}", endpoint(model_get), methods=["GET"]),
+        Route("/v1/models/{target:path}", endpoint(model_post), methods=["POST"]),
     ]
-    handlers = {RequestError: on_error, Exception: on_error, 404: on_error, 405: on_error}
+    handlers = {404: on_error, 405: on_error}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.config, app.state.served = config, served
     return app
@@ -498,14 +555,127 @@ def serve(
     names = [s.name for s in served]
     if len(set(names)) != len(names):
         raise UsageError(f"two models would be served under one name: {', '.join(names)}")
-    config = config or ServerConfig()
+    config = config or ServerConfig(host=host)
+    config.host = host
     warm_up(served, config.max_batch)
     app = create_app(served, config)
     shown, port = f"[{host}]" if ":" in host else host, sock.getsockname()[1]  # (port 0: the one the system chose)
     log(f"Loaded {', '.join(names)} in {time.perf_counter() - started:.1f} s")
     log(f"Serving at http://{shown}:{port}/  (REST: POST /v1/models/{names[0]}:predict); Ctrl-C stops")
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=30))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            http=http_protocol(),
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,  # (where the C parser is missing)
+        )
+    )
     server.run(sockets=[sock])
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+FAVICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#3b7dd8"/>'
+    b'<text x="8" y="12.5" font-size="11" text-anchor="middle" fill="#fff" font-family="sans-serif">z</text></svg>'
+)
+
+
+class LoopbackHosts:
+    """An ASGI middleware: a server bound to a loopback address answers only requests whose ``Host`` names
+    loopback (a web page elsewhere cannot reach it through a DNS name rebound to 127.0.0.1); bound to another
+    address (``--host``), every host name is answered."""
+
+    def __init__(self, app, bound: str):
+        self.app = app
+        self.check = _is_loopback(bound)
+
+    async def __call__(self, scope, receive, send):
+        if self.check and scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name.lower() not in LOOPBACK_NAMES:
+                body = json.dumps({"error": f"host {host[:60]!r} is not served: this server answers loopback names"})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 421,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+        await self.app(scope, receive, send)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+HTTPTOOLS_TESTED = ("0.3", "0.4", "0.5")  # uvicorn versions whose HttpToolsProtocol this subclass was tested on
+
+
+def http_protocol():
+    """uvicorn's C-parser protocol with the request line and headers bounded (:data:`MAX_URL_BYTES`,
+    :data:`MAX_HEAD_BYTES`: 414 or 431 at once, before more is read); uvicorn's pure-Python h11 protocol, bounded
+    by its own option, where the C parser is missing or the uvicorn is untested."""
+    import uvicorn
+
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "h11"
+    if not uvicorn.__version__.startswith(HTTPTOOLS_TESTED):
+        return "h11"
+
+    class BoundedHttpTools(HttpToolsProtocol):
+        head_bytes, too_long = 0, 0
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.head_bytes, self.in_head = 0, True
+
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            if len(self.url) > MAX_URL_BYTES:
+                self.too_long = 414
+
+        def on_headers_complete(self) -> None:
+            self.in_head = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if getattr(self, "in_head", True):
+                self.head_bytes += len(data)
+            super().data_received(data)
+            if not self.too_long and getattr(self, "in_head", False) and self.head_bytes > MAX_HEAD_BYTES:
+                self.too_long = 431
+            if self.too_long and not self.transport.is_closing():
+                self.refuse(self.too_long)
+
+        def refuse(self, status: int) -> None:
+            what = "URL" if status == 414 else "request line and headers"
+            limit = MAX_URL_BYTES if status == 414 else MAX_HEAD_BYTES
+            body = json.dumps({"error": f"the {what} {'is' if status == 414 else 'are'} over {limit:,} bytes"}).encode()
+            reason = b"URI Too Long" if status == 414 else b"Request Header Fields Too Large"
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close"
+                b"\r\n\r\n%s" % (status, reason, len(body), body)
+            )
+            self.transport.close()
+
+    return BoundedHttpTools
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
