@@ -5,6 +5,7 @@ import dataclasses
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,22 +133,23 @@ def test_card_and_exports_change_together_or_not_at_all(exported_keras, monkeypa
     assert folder_state(exported_keras) == before
 
 
-def test_a_commit_killed_midway_is_rolled_back_by_the_next_command(exported_keras):
+def test_a_commit_killed_midway_is_rolled_back_by_the_next_writer(exported_keras):
     """A dead process's export left the old export.keras aside and the new one in place, the card not yet
-    renamed: the next command that opens the folder puts the old one back and removes the staging folder."""
+    renamed: a read changes nothing; the next writer puts the old one back and removes the staging folder."""
     before = folder_state(exported_keras)
     work = exported_keras / ".export.999999.dead.tmp"  # pid 999999: no such process
     work.mkdir()
+    (work / artifacts.STAGING_MARKER).touch()
     (work / "card.json.new").write_text("{}")
     os.replace(exported_keras / "export.keras", work / "old.0")
     (exported_keras / "export.keras").write_bytes(b"the new, never recorded export")
-    journal = {
-        "card": str(exported_keras / "card.json"),
-        "new_card": str(work / "card.json.new"),
-        "moves": [{"dest": str(exported_keras / "export.keras"), "new": str(work / "new"), "old": str(work / "old.0")}],
-    }
+    journal = {"moves": [{"dest": "export.keras", "new": "new", "old": "old.0"}]}
     (work / "commit.json").write_text(json.dumps(journal))
+    crashed = folder_state(exported_keras)
     zoo.load(exported_keras)
+    assert folder_state(exported_keras) == crashed, "a read never writes"
+    with artifacts.writing(exported_keras):
+        pass
     assert folder_state(exported_keras) == before
 
 
@@ -289,23 +291,34 @@ def test_an_import_sweeps_a_dead_imports_folders_and_leaves_no_tfds_temp(tmp_pat
     assert import_leftovers() == set() or all(not n.endswith("leftover") for n in import_leftovers())
 
 
-def test_a_killed_exports_staging_folder_is_removed_by_the_next_command(exported_keras):
+def test_a_killed_exports_staging_folder_is_removed_by_the_next_writer(exported_keras):
     before = folder_state(exported_keras)
     leftover = exported_keras / ".export.999999.x.tmp"
     leftover.mkdir()
+    (leftover / artifacts.STAGING_MARKER).touch()
     (leftover / "model.tflite").write_bytes(b"half written")
     zoo.load(exported_keras)
+    assert leftover.exists(), "a read never writes"
+    with artifacts.writing(exported_keras):
+        pass
     assert not leftover.exists() and folder_state(exported_keras) == before
 
 
 @pytest.mark.slow
-def test_sigterm_during_an_export_leaves_nothing(copy_of_trained):
-    """`kill PID` (SIGTERM) while the export converts: the CLI stops as on Ctrl-C and removes its staging."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_during_an_export_leaves_nothing(copy_of_trained, signum):
+    """`kill PID` (SIGTERM) or Ctrl-C while the export converts: the CLI stops with 130 and removes its staging,
+    also where the converter turns the interrupt into an error of its own (as TensorFlow's did: "the keras export
+    does not run", exit 1)."""
     code = (
         "import dataclasses, sys, time\n"
         "import zoo.export as e\n"
         "def slow(*a):\n"
-        "    print('writing', flush=True); time.sleep(60)\n"
+        "    print('writing', flush=True)\n"
+        "    try:\n"
+        "        time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        "        raise RuntimeError('the converter was cancelled') from None\n"
         "e.FORMATS['keras'] = dataclasses.replace(e.FORMATS['keras'], write=slow)\n"
         "from zoo.cli import main\n"
         f"sys.argv = ['zoo', 'export', {str(copy_of_trained)!r}, '-f', 'keras']\n"
@@ -316,7 +329,7 @@ def test_sigterm_during_an_export_leaves_nothing(copy_of_trained):
     while (line := proc.stdout.readline()) and line.strip() != "writing":
         pass
     assert list(copy_of_trained.glob(".export.*.tmp"))
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "zoo: interrupted" in err and "Traceback" not in err
@@ -333,6 +346,8 @@ def test_a_checkpoint_on_a_full_disk_is_one_line(tiny_data, tmp_path, monkeypatc
     monkeypatch.setattr(runstate.shutil, "disk_usage", lambda p: usage._replace(free=1 << 20))
     result = run(cli_runner, zoo_cli, "train", "lenet5", "--epochs", "1", "-o", tmp_path / "m", "--device", "cpu")
     assert_one_line_error(result, 1, "could not write the checkpoint of epoch 1", "MiB free")
+    needed = re.search(r"needs about ([\d.]+) MiB", result.stderr)
+    assert needed and float(needed.group(1)) > 0, result.stderr  # LeNet's 0.7 MiB, not "0 MiB"
     assert not (tmp_path / "m").exists()
 
 

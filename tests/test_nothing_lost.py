@@ -76,7 +76,7 @@ with artifacts.atomic_dir(dest, overwrite=True) as tmp:
 """.replace("CARD", repr(CARD))
 
 
-def test_a_swap_killed_between_its_renames_is_finished_by_the_next_command(tmp_path):
+def test_a_swap_killed_between_its_renames_is_read_as_new_and_finished_by_the_next_writer(tmp_path):
     import subprocess
     import sys
 
@@ -88,7 +88,11 @@ def test_a_swap_killed_between_its_renames_is_finished_by_the_next_command(tmp_p
     proc = subprocess.run([sys.executable, "-c", SWAP_CHILD, str(dest)], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
     assert not dest.exists(), "the kill left no model at the destination"
-    assert artifacts.read_card(dest).seed == 2  # the next command finished the swap
+    assert artifacts.read_card(dest).seed == 2  # a read finds the complete new version where it is
+    assert not dest.exists(), "a read moves nothing"
+    with artifacts.writing(dest):  # the next writer finishes the swap
+        pass
+    assert artifacts.read_card(dest).seed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
@@ -203,11 +207,16 @@ def test_a_full_disk_during_an_export_changes_nothing(tiny_data, copy_of_trained
     assert tree(copy_of_trained) == before
 
 
-def test_a_read_only_model_folder_is_refused_before_exporting(tiny_data, copy_of_trained, tmp_path, monkeypatch):
+def test_a_read_only_model_folder_exports_elsewhere_and_stays_as_it_was(
+    tiny_data, copy_of_trained, tmp_path, monkeypatch
+):
     from zoo.errors import UsageError
 
     real = export.os.access
     monkeypatch.setattr(export.os, "access", lambda p, mode: False if str(p) == str(copy_of_trained) else real(p, mode))
     with pytest.raises(UsageError, match="is not writable: the exports could not be recorded in its card"):
-        export.export(copy_of_trained, ["tflite"], output=tmp_path / "out", log=lambda *a: None)
-    assert not (tmp_path / "out").exists()
+        export.export(copy_of_trained, ["tflite"], log=lambda *a: None)
+    before = tree(copy_of_trained)
+    export.export(copy_of_trained, ["tflite"], output=tmp_path / "out", log=lambda *a: None)
+    assert tree(copy_of_trained) == before
+    assert (tmp_path / "out" / "model.tflite").is_file() and (tmp_path / "out" / "card.json").is_file()

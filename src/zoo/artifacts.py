@@ -533,9 +533,13 @@ def check_archive(path: Path, card: ModelCard) -> None:
         params = config_params(config, path)
         if params is None:  # a Keras without the stateless scope tested: the card's count bounds the weights
             params = card.params if card.params is not None else MAX_PARAMS
-        if params > MAX_PARAMS or (card.params is not None and params != card.params):
-            expected = f"its card says {card.params:,}" if card.params is not None else f"at most {MAX_PARAMS:,}"
-            raise ModelFileError(f"{path} is refused: its config makes {params:,} parameters; {expected}")
+        if params > MAX_PARAMS:
+            raise ModelFileError(f"{path} is refused: its config makes {params:,} parameters; at most {MAX_PARAMS:,}")
+        if card.params is not None and params != card.params:
+            raise ModelFileError(
+                f"{path} is refused: its config makes {params:,} parameters, but its card says {card.params:,}: "
+                "the card is another model's"
+            )
         weights = members.get("model.weights.h5")
         limit = 4 * params + (1 << 20)  # float32 values and HDF5's own headers
         if weights is not None and weights.file_size > limit:

@@ -36,9 +36,17 @@ class WeightsNotFoundError(ZooError, FileNotFoundError):
     """A known tag whose weights are in none of the places zoo looks."""
 
 
+def real(path: Path) -> Path:
+    """``path`` with its links resolved; a link loop is a one-line error naming it (Python raises RuntimeError)."""
+    try:
+        return path.resolve()
+    except RuntimeError:
+        raise ModelFileError(f"{path} is a loop of symbolic links; remove it") from None
+
+
 def search_dirs() -> list[Path]:
     """The folders searched for a tag's weights folder, in order."""
-    cache = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser().resolve()
+    cache = real(Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser())
     here = Path(__file__).resolve().parent
     return [cache, here / "weights", here.parent.parent / "saved_models"]
 
@@ -75,7 +83,7 @@ def locate(name: str) -> Path:
 def restore_hint(folder: Path) -> str:
     """How to get a tag's shipped weights folder back, by where ``folder`` is."""
     cache, package, source = search_dirs()
-    folder = folder.resolve()
+    folder = real(folder)
     if folder.parent == cache:
         return f"remove this copy (rm -r {folder}) to use the weights zoo ships"
     if folder.parent == package:
@@ -85,9 +93,9 @@ def restore_hint(folder: Path) -> str:
 
 def tag_of_folder(folder: str | os.PathLike) -> str | None:
     """The pretrained tag whose weights folder ``folder`` is (in any place searched), or None."""
-    target = Path(folder).resolve()
+    target = real(Path(folder))
     for tag in tags.TAGS:
-        if tag.weights and any((place / tag.weights).resolve() == target for place in search_dirs()):
+        if tag.weights and any(real(place / tag.weights) == target for place in search_dirs()):
             return tag.name
     return None
 
