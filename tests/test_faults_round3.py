@@ -279,14 +279,19 @@ def test_an_import_sweeps_a_dead_imports_folders_and_leaves_no_tfds_temp(tmp_pat
 
     from zoo.data_import import import_dataset
 
+    """What `kill -9` of an import leaves: its temp folder, tfds' temp folder and a half-written (non-empty)
+    ``incomplete.*`` folder; the next import removes all three."""
     dead = Path(tempfile.gettempdir()) / "zoo-import-mnist-999999-leftover"
     dead.mkdir(exist_ok=True)
+    dead_tfds = Path(tempfile.gettempdir()) / "zoo-tfds-999999-leftover"
+    (dead_tfds / "tmpxyztfds").mkdir(parents=True, exist_ok=True)
     incomplete = tmp_path / "tfds" / "mnist" / "incomplete.abc"
-    incomplete.mkdir(parents=True)
+    (incomplete / "3.0.1").mkdir(parents=True)
+    (incomplete / "3.0.1" / "mnist-train.array_record-00000-of-00001").write_bytes(b"half written")
     tfds_temps = {p for p in Path(tempfile.gettempdir()).glob("tmp*tfds")}
     tiny_idx(tmp_path / "src")
     import_dataset("mnist", tmp_path / "src", data_dir=tmp_path / "tfds", log=lambda *a: None)
-    assert not dead.exists() and not incomplete.exists()
+    assert not dead.exists() and not incomplete.exists() and not dead_tfds.exists()
     assert set(Path(tempfile.gettempdir()).glob("tmp*tfds")) == tfds_temps
     assert import_leftovers() == set() or all(not n.endswith("leftover") for n in import_leftovers())
 

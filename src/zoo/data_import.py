@@ -309,15 +309,39 @@ def _local_downloads(local: Any, counts: dict[str, int]):
 
 
 def _sweep_dead_imports(temp_root: Path, dataset_root: Path) -> None:
-    """Remove what killed imports left: ``zoo-import-*`` temp folders of dead processes, and tfds' empty
-    ``incomplete.*`` folders."""
+    """Remove what killed imports left (the caller holds the dataset's import lock, so no other zoo import of it is
+    live): ``zoo-import-*`` temp folders of dead processes, and tfds' ``incomplete.*`` folders, full or empty."""
     for work in temp_root.glob("zoo-import-*-*-*"):
         pid = work.name.split("-")[-2]
-        if pid.isdigit() and not process_alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)) and work.is_dir() and not work.is_symlink():
             shutil.rmtree(work, ignore_errors=True)
     for leftover in dataset_root.glob("*incomplete*"):
-        with contextlib.suppress(OSError):
-            leftover.rmdir()  # only an empty one: a live import in another process fills its own
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _import_lock(data_root: Path, name: str):
+    """One zoo import of a dataset at a time in a data folder (``.zoo-import-<name>.lock`` beside its folder)."""
+    import fcntl
+
+    from zoo.artifacts import open_lock_file
+
+    data_root.mkdir(parents=True, exist_ok=True)
+    path = data_root / f".zoo-import-{name}.lock"
+    fd = open_lock_file(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"another zoo data import of {name} is running in {data_root}; wait for it") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # removed by its holder, while held: none is left behind
+    finally:
+        os.close(fd)
 
 
 def import_dataset(name: str, source: str | os.PathLike, data_dir: str | None = None, log=print) -> Path:
@@ -340,8 +364,15 @@ def _import(name: str, source: str | os.PathLike, data_dir: str | None, log, tem
         raise UsageError(f"`source` {source}: no such file or folder")
     dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
     downloads = dataset_root.parent / "downloads"
+    with _import_lock(dataset_root.parent, name):
+        _sweep_dead_imports(temp_root, dataset_root)
+        return _prepare(builder, name, source, dataset_root, downloads, log, temp_root)
+
+
+def _prepare(builder, name: str, source: Path, dataset_root: Path, downloads: Path, log, temp_root: Path) -> Path:
+    import tensorflow_datasets as tfds
+
     existed, downloads_existed = dataset_root.exists(), downloads.exists()
-    _sweep_dead_imports(temp_root, dataset_root)
     with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-{os.getpid()}-", dir=temp_root) as tmp:
         if name == "cifar10":
             local, counts = _stage_cifar(source, Path(tmp))
