@@ -1,20 +1,23 @@
-"""Classify an image with a zoo SavedModel, using TensorFlow alone (no zoo import).
+"""Classify images with a zoo SavedModel, using TensorFlow, NumPy and Pillow (no zoo import).
 
-    python classify_savedmodel.py saved_models/lenet5-mnist/savedmodel digit.png [--invert | --no-invert]
+    python classify_savedmodel.py saved_models/lenet5-mnist/savedmodel digit.png [more.png ...] [--invert | --no-invert]
 
 The SavedModel's serving_default takes raw uint8 images [batch, H, W, C] and returns probabilities,
-class_id and class_name; its class_names signature lists every class.
+class_id and class_name; its class_names signature lists every class. Images are fitted to the model by zoo's rule
+(prepare.py, beside this file).
 """
 
 import argparse
 
+import numpy as np
 import tensorflow as tf
+from prepare import prepare
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("savedmodel")
-    parser.add_argument("image")
+    parser.add_argument("images", nargs="+")
     parser.add_argument(
         "--invert",
         action=argparse.BooleanOptionalAction,
@@ -26,20 +29,13 @@ def main() -> None:
     loaded = tf.saved_model.load(args.savedmodel)
     serve = loaded.signatures["serving_default"]
     _, height, width, channels = serve.structured_input_signature[1]["images"].shape
-    image = tf.io.decode_image(tf.io.read_file(args.image), channels=3, expand_animations=False)
-    if channels == 1:
-        image = tf.image.rgb_to_grayscale(image)
-    image = tf.cast(tf.round(tf.image.resize(image, (height, width))), tf.uint8)
-    # As `zoo predict` does: a one-channel (MNIST-style, light-on-dark) model gets a light-background image inverted.
-    mean = float(tf.reduce_mean(tf.cast(image, tf.float32)))
-    invert = args.invert if args.invert is not None else channels == 1 and mean > 127
-    if invert:
-        image = 255 - image
-    out = serve(images=image[None])
-    probs = out["probabilities"][0].numpy()
     names = [n.decode() for n in loaded.signatures["class_names"]()["class_names"].numpy()]
-    for i in probs.argsort()[::-1][:3]:
-        print(f"{names[i]}\t{probs[i]:.4f}")
+    pixels = np.stack([prepare(path, height, width, channels, names, args.invert)[0] for path in args.images])
+    for path, probs in zip(args.images, serve(images=tf.constant(pixels))["probabilities"].numpy(), strict=True):
+        if len(args.images) > 1:
+            print(path)
+        for i in probs.argsort()[::-1][:3]:
+            print(f"{names[i]}\t{probs[i]:.4f}")
 
 
 if __name__ == "__main__":

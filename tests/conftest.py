@@ -8,6 +8,7 @@ data or the network fails here as it would on a bare machine.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ipaddress
 import os
@@ -16,7 +17,13 @@ import socket
 import tempfile
 from pathlib import Path
 
-HERMETIC_HOME = tempfile.mkdtemp(prefix="zoo-test-home-")
+# One empty home for the session and the helper processes it starts (they import this file too): made once,
+# removed when the process that made it ends.
+HERMETIC_HOME = os.environ.get("ZOO_TEST_HOME") or ""
+if not HERMETIC_HOME or not os.path.isdir(HERMETIC_HOME):
+    HERMETIC_HOME = tempfile.mkdtemp(prefix="zoo-test-home-")
+    atexit.register(shutil.rmtree, HERMETIC_HOME, True)
+os.environ["ZOO_TEST_HOME"] = HERMETIC_HOME
 os.environ["HOME"] = HERMETIC_HOME
 for _var in ("TFDS_DATA_DIR", "ZOO_CACHE", "XDG_CACHE_HOME"):
     os.environ.pop(_var, None)

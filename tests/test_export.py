@@ -149,12 +149,12 @@ def test_export_cli_prints_parity_table(tiny_data, copy_of_trained, cli_runner, 
     assert bad.exit_code == 2 and "unknown export format 'pickle'" in bad.stderr
 
 
-def write_digit_png(path: Path, label: int) -> None:
+def write_digit_png(path: Path, label: int, size: int = 112) -> None:
     from conftest import synthetic_images
     from PIL import Image
 
     image = synthetic_images((28, 28, 1), np.array([label]), seed=5)[0, ..., 0]
-    Image.fromarray(image).resize((112, 112)).convert("RGB").save(path)
+    Image.fromarray(image).resize((size, size)).convert("RGB").save(path)
 
 
 BLOCK_ZOO = textwrap.dedent("""
@@ -167,15 +167,16 @@ BLOCK_ZOO = textwrap.dedent("""
     sys.path = [p for p in sys.path if p not in ("", ".")]
     script, *sys.argv[1:] = sys.argv[1:]
     sys.argv[0] = script
+    sys.path.insert(0, script.rsplit("/", 1)[0])  # as `python script.py` does: the script's folder first
     runpy.run_path(script, run_name="__main__")
     assert not any(m == "zoo" or m.startswith("zoo.") for m in sys.modules)
 """)
 
 
-def run_example(script: str, artifact: Path, image: Path, cwd: Path) -> subprocess.CompletedProcess:
+def run_example(script: str, artifact: Path, image: Path, cwd: Path, *more: Path) -> subprocess.CompletedProcess:
     """Run an example app in a clean environment with zoo blocked from import."""
     out = subprocess.run(
-        [sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(artifact), str(image)],
+        [sys.executable, "-c", BLOCK_ZOO, str(EXAMPLES / script), str(artifact), str(image), *map(str, more)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -202,17 +203,24 @@ def test_standalone_apps_classify_without_zoo(exported, tmp_path, script, artifa
 
     model_dir, _ = exported
     image = tmp_path / "three.png"
-    write_digit_png(image, 3)
+    write_digit_png(image, 3, size=28)  # (the model's size: used as it is; the synthetic class is a position)
     if on_white:
         ImageOps.invert(Image.open(image).convert("L")).save(image)
     [prediction] = zoo.predict(model_dir, [str(image)], top_k=1)
     assert prediction.inverted == on_white
     expected = json.loads((model_dir / "card.json").read_text())["class_names"]
-    out = run_example(script, model_dir / artifact, image, tmp_path)
+    small = tmp_path / "large.png"  # another size and a second image: the same rule as zoo predict's
+    Image.open(image).resize((96, 80), Image.Resampling.NEAREST).save(small)
+    out = run_example(script, model_dir / artifact, image, tmp_path, small)
     lines = out.stdout.strip().splitlines()
-    assert len(lines) == 3
-    top_name, top_prob = lines[0].split("\t")
+    assert len(lines) == 8 and lines[0] == str(image) and lines[4] == str(small), lines
+    top_name, top_prob = lines[1].split("\t")
     assert top_name == expected[3] == prediction.top_k[0]["class_name"] and 0 < float(top_prob) <= 1
+    for block, path in ((lines[1:4], image), (lines[5:8], small)):
+        [zoo_says] = zoo.predict(model_dir, [str(path)], top_k=3)
+        assert [line.split("\t")[0] for line in block] == [t["class_name"] for t in zoo_says.top_k]
+        for line, t in zip(block, zoo_says.top_k, strict=True):
+            assert abs(float(line.split("\t")[1]) - t["probability"]) < 2e-4
 
 
 @pytest.mark.slow

@@ -287,6 +287,25 @@ def _stage_cifar(source: Path, work: Path) -> tuple[Path, dict[str, int]]:
 
 
 @contextlib.contextmanager
+def _tfds_quiet():
+    """tfds without its progress bars, its printed lines and its info logs, restored after."""
+    import io
+
+    import tensorflow_datasets as tfds
+    from absl import logging as absl_logging
+
+    level = absl_logging.get_verbosity()
+    tfds.disable_progress_bar()
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        absl_logging.set_verbosity(level)
+        tfds.enable_progress_bar()
+
+
+@contextlib.contextmanager
 def _local_downloads(local: Any, counts: dict[str, int]):
     """Point tfds' download step at ``local`` (and the MNIST builder's fixed counts at the files' counts)."""
     import tensorflow_datasets as tfds
@@ -383,8 +402,11 @@ def _prepare(builder, name: str, source: Path, dataset_root: Path, downloads: Pa
                 f"note: {counts['train']} train / {counts['test']} test examples, not the standard "
                 f"{STANDARD_COUNTS[name][0]} / {STANDARD_COUNTS[name][1]}"
             )
+        log(f"Preparing {name} {builder.version} with tensorflow-datasets' own builder from the checked files ...")
         try:
-            with _local_downloads(local, counts):
+            # tfds' own "Downloading and preparing" lines and progress bars say what is not so here (nothing is
+            # downloaded): zoo's lines before and after say what happens
+            with _local_downloads(local, counts), _tfds_quiet():
                 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
         except BaseException as err:
             for leftover in dataset_root.glob("*incomplete*"):
