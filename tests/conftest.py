@@ -84,6 +84,19 @@ def synthetic_images(shape: tuple[int, int, int], labels: np.ndarray, seed: int)
     return images
 
 
+def damaged_png() -> bytes:
+    """A PNG whose IDAT length byte is changed: PIL raises SyntaxError ("broken PNG file"), not an OSError."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3)).astype(np.uint8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    data[36] = 220
+    return bytes(data)
+
+
 def synthetic_split(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     base = split.split("[")[0]
     n = SPLIT_SIZES[base]

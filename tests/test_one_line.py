@@ -8,21 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run
+from conftest import assert_one_line_error, damaged_png, run
 from PIL import Image
 
 import zoo
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def damaged_png() -> bytes:
-    """A PNG whose IDAT length byte is changed: PIL raises SyntaxError ("broken PNG file"), not an OSError."""
-    buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3)).astype(np.uint8)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    data[36] = 220
-    return bytes(data)
 
 
 def test_a_damaged_image_among_good_ones_is_one_line_and_the_good_one_is_answered(tmp_path, cli_runner, zoo_cli):

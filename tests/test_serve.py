@@ -89,18 +89,9 @@ def test_a_get_on_a_post_method_is_405_and_a_foreign_host_is_refused(client):
     assert client.get("/favicon.ico").status_code == 200
 
 
-def damaged_png() -> bytes:
-    """A PNG whose IDAT length byte is changed: PIL raises SyntaxError ("broken PNG file"), not an OSError."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3)).astype(np.uint8)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    data[36] = 220
-    return bytes(data)
-
-
 def test_a_damaged_upload_is_400_in_one_line(client):
+    from conftest import damaged_png
+
     answer = client.post(f"/v1/models/{TAG}:classify_image", files={"image": ("x.png", damaged_png())})
     assert_one_line(answer, 400, "unreadable image (SyntaxError")
 

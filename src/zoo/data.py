@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from zoo.artifacts import process_alive
 from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownNameError, UsageError, first_line
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def tfds_temp_files() -> Iterator[None]:
     root = Path(tempfile.gettempdir())
     for dead in root.glob("zoo-tfds-*-*"):  # a killed process's (named with its pid)
         pid = dead.name.split("-")[2]
-        if pid.isdigit() and not _alive(int(pid)) and dead.is_dir() and not dead.is_symlink():
+        if pid.isdigit() and not process_alive(int(pid)) and dead.is_dir() and not dead.is_symlink():
             shutil.rmtree(dead, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f"zoo-tfds-{os.getpid()}-") as folder:
         tempfile.tempdir = folder
@@ -108,16 +109,6 @@ def tfds_temp_files() -> Iterator[None]:
             yield
         finally:
             tempfile.tempdir = saved
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _builder(name: str, data_dir: str | None):
