@@ -88,6 +88,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     (tmp_path / "src" / "train-images-idx3-ubyte.gz").unlink()
     (tmp_path / "src" / "train-labels-idx1-ubyte.gz").unlink()
     images = synthetic_images((28, 28, 1), labels, 0)[..., 0]
+    images = np.where(images < 48, 0, images)  # MNIST's share of blank pixels (the import checks the dataset)
     (tmp_path / "src" / "train-images-idx3-ubyte").write_bytes(idx_bytes(images))
     (tmp_path / "src" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
     data_dir = tmp_path / "tfds"

@@ -79,15 +79,15 @@ class ZooGroup(click.Group):
             where = f": {err.filename}" if getattr(err, "filename", None) else ""
             click.echo(f"zoo: error: {err.strerror or err}{where}", err=True)
             sys.exit(1)
-        except RuntimeError as err:
-            if not str(err).startswith("Symlink loop"):
-                raise
-            click.echo(f"zoo: error: {printable(str(err))}: a loop of symbolic links", err=True)  # pathlib's own
-            sys.exit(1)
         except (click.Abort, KeyboardInterrupt) as err:
             reason = str(err.__cause__ or err)  # click turns a KeyboardInterrupt into Abort
             click.echo("zoo: interrupted" + (f"; {reason}" if reason else ""), err=True)
             sys.exit(130)
+        except RuntimeError as err:  # (after click.Abort, a RuntimeError too)
+            if not str(err).startswith("Symlink loop"):
+                raise
+            click.echo(f"zoo: error: {printable(str(err))}: a loop of symbolic links", err=True)  # pathlib's own
+            sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -382,17 +382,8 @@ def _import(name: str, source: str | os.PathLike, data_dir: str | None, log, tem
     if not source.exists():
         raise UsageError(f"`source` {source}: no such file or folder")
     dataset_root = Path(builder.data_dir).parent  # <data_dir>/<name>/<version> → <data_dir>/<name>
-    downloads = dataset_root.parent / "downloads"
-    with _import_lock(dataset_root.parent, name):
-        _sweep_dead_imports(temp_root, dataset_root)
-        return _prepare(builder, name, source, dataset_root, downloads, log, temp_root)
-
-
-def _prepare(builder, name: str, source: Path, dataset_root: Path, downloads: Path, log, temp_root: Path) -> Path:
-    import tensorflow_datasets as tfds
-
-    existed, downloads_existed = dataset_root.exists(), downloads.exists()
     with tempfile.TemporaryDirectory(prefix=f"zoo-import-{name}-{os.getpid()}-", dir=temp_root) as tmp:
+        # The files are checked (and staged in the temporary folder) before anything is written in the data folder.
         if name == "cifar10":
             local, counts = _stage_cifar(source, Path(tmp))
         else:
@@ -402,30 +393,48 @@ def _prepare(builder, name: str, source: Path, dataset_root: Path, downloads: Pa
                 f"note: {counts['train']} train / {counts['test']} test examples, not the standard "
                 f"{STANDARD_COUNTS[name][0]} / {STANDARD_COUNTS[name][1]}"
             )
-        log(f"Preparing {name} {builder.version} with tensorflow-datasets' own builder from the checked files ...")
+        data_root_existed = dataset_root.parent.exists()
         try:
-            # tfds' own "Downloading and preparing" lines and progress bars say what is not so here (nothing is
-            # downloaded): zoo's lines before and after say what happens
-            with _local_downloads(local, counts), _tfds_quiet():
-                builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
-        except BaseException as err:
-            for leftover in dataset_root.glob("*incomplete*"):
-                shutil.rmtree(leftover, ignore_errors=True)
-            if not existed:
-                shutil.rmtree(dataset_root, ignore_errors=True)
-            if not downloads_existed:
-                shutil.rmtree(downloads, ignore_errors=True)
-            if not isinstance(err, Exception):
-                raise
-            first = first_line(err)
-            raise ZooError(
-                f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left behind"
-            ) from None
+            with _import_lock(dataset_root.parent, name):
+                _sweep_dead_imports(temp_root, dataset_root)
+                _prepare(builder, name, local, counts, dataset_root, log)
+        except BaseException:
+            if not data_root_existed:
+                with contextlib.suppress(OSError):
+                    dataset_root.parent.rmdir()  # made for the lock, and empty again
+            raise
     log(
         f"{name} {builder.version} prepared in {builder.data_dir}: "
         f"{counts['train']} train / {counts['test']} test examples"
     )
     return Path(builder.data_dir)
+
+
+def _prepare(builder, name: str, local, counts: dict[str, int], dataset_root: Path, log) -> None:
+    """tfds' own builder prepares ``name`` from the staged files; a failure leaves nothing behind."""
+    import tensorflow_datasets as tfds
+
+    downloads = dataset_root.parent / "downloads"
+    existed, downloads_existed = dataset_root.exists(), downloads.exists()
+    log(f"Preparing {name} {builder.version} with tensorflow-datasets' own builder from the checked files ...")
+    try:
+        # tfds' own "Downloading and preparing" lines and progress bars say what is not so here (nothing is
+        # downloaded): zoo's lines before and after say what happens
+        with _local_downloads(local, counts), _tfds_quiet():
+            builder.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    except BaseException as err:
+        for leftover in dataset_root.glob("*incomplete*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        if not existed:
+            shutil.rmtree(dataset_root, ignore_errors=True)
+        if not downloads_existed:
+            shutil.rmtree(downloads, ignore_errors=True)
+        if not isinstance(err, Exception):
+            raise
+        first = first_line(err)
+        raise ZooError(
+            f"could not prepare {name} in {dataset_root.parent} ({first}); nothing was left behind"
+        ) from None
 
 
 def list_prepared(data_dir: str | None = None) -> list[dict[str, Any]]:
