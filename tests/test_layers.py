@@ -8,7 +8,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 
 # Bottom floor first. A module may import only from floors below its own.
 FLOORS = [
-    ["zoo.errors", "zoo.quiet", "zoo.card"],  # words, messages and the card record
+    ["zoo.errors", "zoo.quiet", "zoo.card", "zoo.text"],  # words, messages and the card record
     [  # plain data and single concerns
         "zoo.checks",
         "zoo.recipes",
@@ -16,12 +16,11 @@ FLOORS = [
         "zoo.device",
         "zoo.distribute",
         "zoo.registry",
-        "zoo.data",
         "zoo.artifacts",
         "zoo.fold",
         "zoo.fastops",
     ],
-    ["zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
+    ["zoo.data", "zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained", "zoo.results"],  # a folder or a tag, resolved once
     ["zoo.models", "zoo.evaluation", "zoo.export", "zoo.prediction"],
