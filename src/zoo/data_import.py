@@ -152,9 +152,13 @@ def _stage_idx(source: Path, work: Path, name: str) -> tuple[dict[str, Path], di
     return paths, {"train": counts["train_data"], "test": counts["test_data"]}
 
 
-class _CifarUnpickler(pickle.Unpickler):
+MAX_PICKLE_ITEMS = 200_000  # list and dict items in one batch: CIFAR-10's hold 10,000 labels and 10,000 file names
+
+
+class _CifarUnpickler(pickle._Unpickler):  # noqa: SLF001  (the Python one: its opcodes can be counted)
     """Admits only what CIFAR's pickled batches hold (dicts, lists, bytes, numbers and uint8 NumPy arrays):
-    any other global a crafted pickle names (``os.system``, ``builtins.eval``, ...) is refused before it runs."""
+    any other global a crafted pickle names (``os.system``, ``builtins.eval``, ...) is refused before it runs; and
+    no more list or dict items than a batch holds (a few bytes of pickle can repeat one row millions of times)."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -163,11 +167,55 @@ class _CifarUnpickler(pickle.Unpickler):
         ("numpy", "dtype"),
         ("_codecs", "encode"),
     }
+    items = 0
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refused {module}.{name}: not part of a CIFAR-10 batch")
         return super().find_class(module, name)
+
+    def _count(self, items: int) -> None:
+        self.items += items
+        if self.items > MAX_PICKLE_ITEMS:
+            raise pickle.UnpicklingError(f"more than {MAX_PICKLE_ITEMS:,} list or dict items: not a CIFAR-10 batch")
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # noqa: SLF001
+
+    def load_append(self):
+        self._count(1)
+        pickle._Unpickler.load_append(self)  # noqa: SLF001
+
+    def load_appends(self):
+        self._count(len(self.stack))  # the items since the mark
+        pickle._Unpickler.load_appends(self)  # noqa: SLF001
+
+    def load_setitem(self):
+        self._count(1)
+        pickle._Unpickler.load_setitem(self)  # noqa: SLF001
+
+    def load_setitems(self):
+        self._count(len(self.stack) // 2)
+        pickle._Unpickler.load_setitems(self)  # noqa: SLF001
+
+    def load_list(self):  # MARK items LIST, as protocols 0 and 1 write lists (TUPLE and DICT likewise)
+        self._count(len(self.stack))
+        pickle._Unpickler.load_list(self)  # noqa: SLF001
+
+    def load_tuple(self):
+        self._count(len(self.stack))
+        pickle._Unpickler.load_tuple(self)  # noqa: SLF001
+
+    def load_dict(self):
+        self._count(len(self.stack) // 2)
+        pickle._Unpickler.load_dict(self)  # noqa: SLF001
+
+    dispatch[pickle.LIST[0]] = load_list
+    dispatch[pickle.TUPLE[0]] = load_tuple
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.APPEND[0]] = load_append
+    dispatch[pickle.APPENDS[0]] = load_appends
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
 
 
 def load_cifar_pickle(data: bytes) -> Any:
