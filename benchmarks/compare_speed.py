@@ -35,7 +35,7 @@ ROOT = HERE.parent
 
 def _env(onednn: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT / "src")})
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)})
     if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     return env
@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT))
     from zoo.data import load_arrays
     from zoo.device import cpu_name, gpu_names, onednn_enabled
 

@@ -33,7 +33,7 @@ def bench(model: str, env: dict[str, str], steps: int) -> dict:
         [sys.executable, "-m", "zoo", "bench", model, "--steps", str(steps), "--json"],
         capture_output=True,
         text=True,
-        env={**clean, **env, "PYTHONPATH": str(ROOT / "src")},
+        env={**clean, **env, "PYTHONPATH": str(ROOT)},
     )
     if proc.returncode != 0:
         raise SystemExit(proc.stderr[-2000:])

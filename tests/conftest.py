@@ -172,7 +172,7 @@ def cli_runner():
 
 @pytest.fixture(scope="session")
 def zoo_cli():
-    from zoo.cli import cli
+    from cli import cli
 
     return cli
 

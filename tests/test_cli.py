@@ -196,11 +196,11 @@ def test_a_tag_lookup_starts_no_tensorflow():
     import sys
 
     code = (
-        "import sys, zoo.cli\n"
+        "import sys, cli\n"
         "for args in (['info', 'lenet5.mnist'], ['info', 'mlp.mnist', '--json'], ['list', '--recipes']):\n"
         "    sys.argv = ['zoo', *args]\n"
         "    try:\n"
-        "        zoo.cli.main()\n"
+        "        cli.main()\n"
         "    except SystemExit as e:\n"
         "        assert e.code == 0, e.code\n"
         "print('loaded:', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"

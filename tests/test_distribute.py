@@ -19,7 +19,7 @@ from zoo.training import train
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "distributed_run.py"
-ENV = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+ENV = {**os.environ, "PYTHONPATH": str(HERE.parent), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
 
 
 @pytest.fixture(scope="module")

@@ -244,7 +244,7 @@ def test_export_in_a_real_process_prints_no_tensorflow_chatter(copy_of_trained, 
         capture_output=True,
         text=True,
         timeout=300,
-        env={**env, "PYTHONPATH": str(EXAMPLES.parent / "src")},
+        env={**env, "PYTHONPATH": str(EXAMPLES.parent)},
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "tflite_int8" in out.stdout

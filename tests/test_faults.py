@@ -93,7 +93,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path):
     (tmp_path / "src" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
     data_dir = tmp_path / "tfds"
     import_dataset("mnist", tmp_path / "src", str(data_dir), log=lambda m: None)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
     reference = subprocess.run(
         _train_cmd(data_dir, tmp_path / "ref"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

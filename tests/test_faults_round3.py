@@ -325,7 +325,7 @@ def test_sigterm_during_an_export_leaves_nothing(copy_of_trained, signum):
         "    except KeyboardInterrupt:\n"
         "        raise RuntimeError('the converter was cancelled') from None\n"
         "e.FORMATS['keras'] = dataclasses.replace(e.FORMATS['keras'], write=slow)\n"
-        "from zoo.cli import main\n"
+        "from cli import main\n"
         f"sys.argv = ['zoo', 'export', {str(copy_of_trained)!r}, '-f', 'keras']\n"
         "main()\n"
     )

@@ -153,6 +153,14 @@ def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(t
     for tag in tags.list_tags():
         [line] = [line for line in lines if line.startswith(tag + " ")]
         assert f"{site}/zoo/weights/{tags.get_tag(tag).weights} " in line and line.endswith(" True"), line
+    info = subprocess.run(  # the wheel's own `zoo` command (cli:main); the wheel carries no exports
+        [venv / "bin" / "zoo", "info", "lenet5.mnist"], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert info.returncode == 0 and "exports   none" in info.stdout, info.stdout + info.stderr[-2000:]
+    export = subprocess.run(  # a tag inside the package is exported elsewhere only
+        [venv / "bin" / "zoo", "export", "lenet5.mnist", "-f", "keras"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert export.returncode == 2 and "inside the installed zoo package" in export.stderr, export.stderr[-2000:]
 
 
 def test_an_interrupted_train_says_that_the_same_command_resumes(monkeypatch, cli_runner, zoo_cli, tmp_path):

@@ -19,7 +19,7 @@ print(started_before, value, onednn_enabled())
 """
 
 ENTRIES = {
-    "cli": "import zoo.cli",
+    "cli": "import cli",
     "library": "import zoo; zoo.list_models()",
     "python -m style": "from zoo import training",
 }
@@ -27,7 +27,7 @@ ENTRIES = {
 
 def probe(entry: str, env_value: str | None) -> list[str]:
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    env["PYTHONPATH"] = str(ROOT / "src")
+    env["PYTHONPATH"] = str(ROOT)
     if env_value is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = env_value
     proc = subprocess.run(
@@ -50,7 +50,7 @@ def test_a_value_the_user_set_is_respected(entry):
 
 
 def test_the_cli_does_not_start_tensorflow_on_import():
-    assert probe("import zoo.cli", None)[0] == "False"
+    assert probe("import cli", None)[0] == "False"
 
 
 def test_tensorflow_started_first_is_not_touched():

@@ -88,7 +88,7 @@ def test_create_model_pretrained_from_another_folder(tmp_path):
         f"k = keras.saving.load_model({str(ROOT / 'saved_models/lenet5-mnist/model.keras')!r}); "
         "print(float(np.abs(m.predict(x, verbose=0) - k.predict(x, verbose=0)).max()))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ZOO_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOO_CACHE": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip().splitlines()[-1]) == 0.0

@@ -38,7 +38,7 @@ def zoo_commands(page: Path) -> list[list[str]]:
 
 def parse(args: list[str]) -> click.Command:
     """Parse ``zoo ARGS`` down to its (sub)command, as click would before running it; nothing runs."""
-    from zoo.cli import cli
+    from cli import cli
 
     command, ctx = cli, None
     while True:

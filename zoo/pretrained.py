@@ -48,7 +48,7 @@ def search_dirs() -> list[Path]:
     """The folders searched for a tag's weights folder, in order."""
     cache = real(Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "zoo").expanduser())
     here = Path(__file__).resolve().parent
-    return [cache, here / "weights", here.parent.parent / "saved_models"]
+    return [cache, here / "weights", here.parent / "saved_models"]
 
 
 def locate(name: str) -> Path:

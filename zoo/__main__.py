@@ -1,5 +1,5 @@
 """``python -m zoo``: the ``zoo`` command."""
 
-from zoo.cli import main
+from cli import main
 
 main()

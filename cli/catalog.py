@@ -1,0 +1,156 @@
+"""``zoo list``, ``zoo info``, ``zoo summary``, ``zoo results``: what zoo holds."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.options import (
+    echo_table,
+    output_folder_callback,
+    percent,
+    start_tensorflow,
+)
+from zoo.card import MAX_CLASSES
+from zoo.text import printable
+
+
+@click.command("list")
+@click.option("--recipes", is_flag=True, help="List the tuned training recipes instead, with their targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print the same as JSON.")
+def list_cmd(recipes, as_json) -> None:
+    """List the models, the pretrained tags (with their test accuracy) and the datasets."""
+    from zoo import data, tags
+
+    if recipes:
+        from zoo.recipes import describe
+
+        rows = [
+            {"model": m, "dataset": d, "recipe": n, "target": tags.find_tag(m, d).target if n == "default" else None}
+            | {"description": describe(r), "fields": r.to_dict()}
+            for m, d, n, r in tags.all_recipes()
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = [
+            [r["model"], r["dataset"], r["recipe"], percent(r["target"]) if r["target"] else "", r["description"]]
+            for r in rows
+        ]
+        echo_table(["model", "dataset", "recipe", "target", "what it does"], table, right=(3,))
+        return
+
+    start_tensorflow()
+    from zoo import models
+    from zoo.pretrained import tag_rows
+
+    listing = {
+        "models": [
+            {
+                "name": name,
+                "params": config.params,
+                "input_shape": list(config.input_shape),
+                "num_classes": config.num_classes,
+                "default_dataset": config.default_dataset,
+                "description": config.description,
+            }
+            for name, config in ((n, models.get_config(n)) for n in models.list_models())
+        ],
+        "pretrained": tag_rows(),
+        "datasets": [
+            {"name": i.name, "input_shape": list(i.input_shape), "num_classes": i.num_classes}
+            for i in (data.get_info(n) for n in data.list_datasets())
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    echo_table(
+        ["model", "params", "default input", "description"],
+        [
+            [m["name"], f"{m['params']:,}", "x".join(map(str, m["input_shape"])), m["description"]]
+            for m in listing["models"]
+        ],
+        right=(1,),
+    )
+    click.echo()
+    echo_table(
+        ["pretrained tag", "test acc", "w/ TTA", "target", "recipes", "weights"],
+        [
+            [
+                r["tag"],
+                percent(r["accuracy"]),
+                percent(r["accuracy_tta"]),
+                percent(r["target"]) if r["target"] else "",
+                ", ".join(r["recipes"]),
+                r["weights"],
+            ]
+            for r in listing["pretrained"]
+        ],
+        right=(1, 2, 3),
+    )
+    click.echo()
+    echo_table(
+        ["dataset", "image", "classes"],
+        [[d["name"], "x".join(map(str, d["input_shape"])), d["num_classes"]] for d in listing["datasets"]],
+        right=(2,),
+    )
+
+
+@click.command()
+@click.argument("model_dir")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole card as JSON.")
+def info(model_dir, as_json) -> None:
+    """What MODEL_DIR (a saved-model folder or a pretrained tag such as lenet5.mnist) is, what it scored, how it was
+    trained, its exports and the SHA-256 of its weights; --json prints the whole card."""
+    from zoo import pretrained
+
+    if as_json:
+        click.echo(pretrained.read_card(model_dir).to_json(), nl=False)
+        return
+    for line in pretrained.describe(model_dir):
+        click.echo(printable(line))
+
+
+@click.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="Build for this dataset's image shape and classes.")
+@click.option("--input-shape", default=None, help="Build for H,W,C (e.g. 32,32,3) instead.")
+@click.option(
+    "--classes",
+    type=click.IntRange(2, MAX_CLASSES),
+    default=None,
+    help="Number of classes (default: the dataset's or model's).",
+)
+def summary(model, dataset, input_shape, classes) -> None:
+    """Layer table of MODEL with the hand arithmetic of every conv and pooling layer."""
+    start_tensorflow()
+    from zoo.summary import summary_of
+
+    click.echo(summary_of(model, dataset, input_shape, classes))
+
+
+@click.command()
+@click.argument("models_dir", default="saved_models")
+@click.option(
+    "--bench-dir",
+    default="benchmarks/results",
+    show_default=True,
+    help="Folder of `zoo bench --save` JSON files to include.",
+)
+@click.option(
+    "--output",
+    "-o",
+    default=".",
+    show_default=True,
+    callback=output_folder_callback,
+    help="Folder to write RESULTS.md and results.csv into.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if RESULTS.md or results.csv is out of date.")
+def results(models_dir, bench_dir, output, check) -> None:
+    """Write RESULTS.md and results.csv from the cards of the saved models (and the saved benchmarks)."""
+    from zoo.results import write_results
+
+    for path, state in write_results(models_dir, bench_dir, output, check=check):
+        click.echo(f"{path}: {state}")

@@ -1,0 +1,178 @@
+"""``zoo train`` and ``zoo bench``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.options import (
+    BATCH,
+    COUNT,
+    EPOCHS,
+    FRACTION,
+    FiniteFloat,
+    command_line,
+    data_dir_option,
+    device_option,
+    output_file_callback,
+    precision_option,
+    start_tensorflow,
+)
+from zoo.data import AUGMENTATIONS
+from zoo.distribute import STRATEGIES
+from zoo.recipes import MAX_SEED
+
+
+@click.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="mnist, fashion_mnist or cifar10 (default: the model's).")
+@click.option("--epochs", type=EPOCHS, default=None, help="Epochs (default: the recipe's).")
+@click.option("--batch-size", type=BATCH, default=None, help="Batch size (default: the recipe's).")
+@click.option(
+    "--learning-rate", "--lr", type=FiniteFloat(), default=None, help="Peak learning rate (default: the recipe's)."
+)
+@click.option(
+    "--recipe",
+    "recipe_name",
+    default="default",
+    show_default=True,
+    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).",
+)
+@click.option(
+    "--augment",
+    default=None,
+    help=f"Comma-separated: {', '.join(AUGMENTATIONS)}; 'none' for none (default: the recipe's).",
+)
+@click.option(
+    "--validation",
+    type=FRACTION,
+    default=None,
+    help="Fraction of the training split held out for validation, 0 for none (default: the recipe's).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    default=0,
+    show_default=True,
+    help="Seed for Python, NumPy and TensorFlow.",
+)
+@click.option("--output", "-o", default=None, help="Model folder (default: runs/MODEL-DATASET).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing model folder.")
+@click.option("--restart", is_flag=True, help="Discard an unfinished run's state instead of resuming it.")
+@precision_option
+@click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option(
+    "--tensorboard",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Also write per-epoch logs for TensorBoard into this folder.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default="auto",
+    show_default=True,
+    help="tf.distribute: one device, all local GPUs, or the machines in TF_CONFIG.",
+)
+@device_option
+@data_dir_option
+def train(
+    model,
+    dataset,
+    epochs,
+    batch_size,
+    learning_rate,
+    recipe_name,
+    augment,
+    validation,
+    seed,
+    output,
+    overwrite,
+    restart,
+    precision,
+    jit,
+    tensorboard,
+    strategy,
+    device,
+    data_dir,
+) -> None:
+    """Train MODEL and save it with its card; an interrupted run resumes when started again."""
+    start_tensorflow(device)
+    from zoo.training import train as run
+
+    command = command_line()
+    try:
+        run(
+            model,
+            dataset,
+            recipe=recipe_name,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            augment=augment,
+            validation=validation,
+            seed=seed,
+            output=output,
+            overwrite=overwrite,
+            restart=restart,
+            data_dir=data_dir,
+            device=device,
+            strategy=strategy,
+            precision=precision,
+            jit=jit,
+            tensorboard=tensorboard,
+            log=click.echo,
+            command=command,
+        )
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"run `{command}` again to resume from the last completed epoch") from None
+
+
+@click.command()
+@click.argument("model")
+@click.option("--dataset", "-d", default=None, help="Dataset whose images to use (default: the model's).")
+@click.option("--batch-size", type=BATCH, default=None, help="Training batch size (default: the recipe's).")
+@click.option("--steps", type=COUNT, default=100, show_default=True, help="Training steps timed after warm-up.")
+@click.option("--jit/--no-jit", default=False, show_default=True, help="XLA-compile the training step.")
+@click.option(
+    "--steps-per-execution",
+    type=COUNT,
+    default=1,
+    show_default=True,
+    help="Training steps per tf.function call (Keras steps_per_execution).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@click.option(
+    "--save",
+    default=None,
+    callback=output_file_callback,
+    help="Also write the measurements to this JSON file (an existing file is replaced).",
+)
+@precision_option
+@device_option
+@data_dir_option
+def bench(
+    model, dataset, batch_size, steps, jit, steps_per_execution, as_json, save, precision, device, data_dir
+) -> None:
+    """Training images/s, inference images/s at batch 1 and 256, and batch-1 latency p50/p99, with the machine."""
+    start_tensorflow(device)
+    from zoo.artifacts import atomic_write_text
+    from zoo.bench import bench as run
+    from zoo.bench import format_report
+
+    result = run(
+        model,
+        dataset,
+        batch_size=batch_size,
+        device=device,
+        train_steps=steps,
+        jit=jit,
+        steps_per_execution=steps_per_execution,
+        precision=precision,
+        data_dir=data_dir,
+        log=lambda m: click.echo(m, err=True),
+    )
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+    if save:
+        atomic_write_text(save, json.dumps(result, indent=2) + "\n")
