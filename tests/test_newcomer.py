@@ -106,10 +106,11 @@ def test_python_finds_the_package_from_the_folder_that_holds_a_clone_named_zoo(t
     assert cli.returncode == 0 and "zoo: train, evaluate" in cli.stdout, cli.stderr[-2000:]
 
 
-@pytest.mark.slow
-def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(tmp_path):
-    """`pip install .` / `pip install git+URL` build a wheel: it must carry every tag's weights (SHA-256 checked)."""
-    wheels, source = tmp_path / "wheels", tmp_path / "source"  # a copy: building writes build/ beside the source
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """zoo's wheel, built offline from a copy of the source tree (building writes build/ beside the source)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    wheels, source = tmp / "wheels", tmp / "source"
     ignore = shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", "runs", ".*_cache")
     shutil.copytree(ROOT, source, ignore=ignore)
     build = subprocess.run(
@@ -120,15 +121,29 @@ def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(t
         env={**os.environ, "PIP_NO_INDEX": "1"},
     )
     assert build.returncode == 0, build.stderr[-2000:]
-    [wheel] = wheels.glob("zoo-*.whl")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
-    python = venv / "bin" / "python"
+    [built] = wheels.glob("zoo-*.whl")
+    return built
+
+
+def venv_with(folder: Path, wheel: Path, blocked: tuple[str, ...] = ()) -> tuple[Path, str]:
+    """A fresh venv holding zoo's wheel, its dependencies taken from this environment (never the editable zoo);
+    the modules in ``blocked`` cannot be imported there, as if they were not installed."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
+    python = folder / "bin" / "python"
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True
     ).stdout.strip()
     # zoo's dependencies from this environment, without the editable zoo (a plain path entry runs no .pth files)
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    if blocked:
+        Path(site, "sitecustomize.py").write_text(
+            "import sys\n"
+            "class NotInstalled:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            f"        if name.split('.')[0] in {blocked!r}:\n"
+            "            raise ModuleNotFoundError(name)\n"
+            "sys.meta_path.insert(0, NotInstalled())\n"
+        )
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel],
         capture_output=True,
@@ -136,6 +151,54 @@ def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(t
         timeout=600,
     )
     assert install.returncode == 0, install.stderr[-2000:]
+    return python, site
+
+
+@pytest.mark.slow
+def test_the_core_install_trains_evaluates_and_exports_and_names_the_missing_extras(wheel, tmp_path):
+    """The card's packages at the core; ONNX/LiteRT and zoo serve as extras, each missing one named in one line."""
+    import zipfile
+
+    from test_data_import import tiny_idx
+
+    from zoo.data_import import import_dataset
+    from zoo.extras import EXTRAS
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
+    core = {
+        line.split(":", 1)[1].strip().split(">")[0].split(";")[0].strip().lower()
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    }
+    assert core == {"tensorflow", "keras", "tensorflow-datasets", "click", "numpy", "pillow", "matplotlib"}, core
+    blocked = tuple(m for modules in EXTRAS.values() for m in modules) + ("httptools", "uvloop")
+    python, _ = venv_with(tmp_path / "core", wheel, blocked)
+    zoo_bin = str(python.parent / "zoo")
+    tiny_idx(tmp_path / "src")
+    import_dataset("mnist", tmp_path / "src", str(tmp_path / "tfds"), log=lambda m: None)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    data = ["--data-dir", str(tmp_path / "tfds")]
+
+    def zoo_cmd(*args) -> subprocess.CompletedProcess:
+        return subprocess.run([zoo_bin, *args], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+
+    trained = zoo_cmd("train", "lenet5", "-d", "mnist", "--epochs", "1", "-o", "m", *data)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert zoo_cmd("evaluate", "m", *data).returncode == 0
+    exported = zoo_cmd("export", "m", "-f", "keras", "-f", "savedmodel")
+    assert exported.returncode == 0 and (tmp_path / "m" / "export.keras").is_file(), exported.stderr[-2000:]
+    for args, extra in ((["serve", "m"], "serve"), (["export", "m", "-f", "onnx"], "export")):
+        answer = zoo_cmd(*args)
+        assert answer.returncode == 2 and len(answer.stderr.strip().splitlines()) == 1, answer.stderr[-2000:]
+        assert f"needs the {extra} extra" in answer.stderr and f"pip install 'zoo[{extra}]'" in answer.stderr
+
+
+@pytest.mark.slow
+def test_a_wheel_installed_in_a_fresh_venv_loads_every_tag_from_another_folder(wheel, tmp_path):
+    """`pip install .` / `pip install git+URL` build a wheel: it must carry every tag's weights (SHA-256 checked)."""
+    venv = tmp_path / "venv"
+    python, site = venv_with(venv, wheel)
     code = (
         "import zoo, zoo.pretrained as p\n"
         "for tag in zoo.list_pretrained():\n"

@@ -183,7 +183,9 @@ def test_an_export_whose_package_is_missing_fails_first_and_writes_nothing(tiny_
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a))
     before = tree(copy_of_trained)
-    with pytest.raises(UsageError, match="onnx needs tf2onnx: pip install tf2onnx"):
+    with pytest.raises(
+        UsageError, match=r"the onnx export needs the export extra \(tf2onnx missing\): pip install 'zoo\[export\]'"
+    ):
         export.export(copy_of_trained, ["savedmodel", "keras", "tflite", "onnx"], log=lambda *a: None)
     assert tree(copy_of_trained) == before
 

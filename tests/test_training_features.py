@@ -225,3 +225,16 @@ def test_cifar_cnn_convs_start_as_identity_on_their_first_channels():
     assert np.abs(kernel[:, :, :, 8:]).sum() > 0, "the other output channels stay random"
     assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_every_schedule_builds_for_a_run_of_a_few_steps(steps):
+    """`zoo train lenet5 --epochs 1` on 30 images is one step: its one-cycle schedule raised "decay_steps must be
+    > 0" (a traceback)."""
+    from zoo.optim import SCHEDULES, learning_rate
+    from zoo.recipes import Recipe
+
+    for schedule in SCHEDULES:
+        rate = learning_rate(Recipe(schedule=schedule, learning_rate=1e-3), steps)
+        value = float(rate(0) if callable(rate) else rate)
+        assert 0 < value <= 1e-3 * (1 + 1e-6), (schedule, value)

@@ -23,7 +23,6 @@ Every format takes raw pixels, as the model does (its first layer scales them by
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import shutil
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo import artifacts, data
+from zoo import artifacts, data, extras
 from zoo.artifacts import sha256
 from zoo.errors import UsageError, ZooError, first_line, raise_if_interrupted
 from zoo.pretrained import resolve, search_dirs
@@ -521,14 +520,9 @@ def export(
 
 
 def _check_packages(formats) -> None:
-    missing = [
-        f"{name} needs {pkg}"
-        for name in formats
-        for pkg in NEEDS.get(name, ())
-        if importlib.util.find_spec(pkg) is None
-    ]
-    if missing:
-        raise UsageError(f"{'; '.join(missing)}: pip install {' '.join(sorted({m.split()[-1] for m in missing}))}")
+    for name in formats:
+        if NEEDS.get(name):
+            extras.require("export", f"the {name} export", NEEDS[name])
 
 
 def _export(model_dir: Path, formats, data_dir, parity_count, log, shown: Path | None = None):

@@ -60,7 +60,7 @@ def learning_rate(recipe: Recipe, total_steps: int):
         warmup = max(1, int(0.2 * total))
         return keras.optimizers.schedules.CosineDecay(
             recipe.learning_rate / 20,
-            decay_steps=total - warmup,
+            decay_steps=max(1, total - warmup),  # (a run of one step is all warm-up)
             warmup_target=recipe.learning_rate,
             warmup_steps=warmup,
         )

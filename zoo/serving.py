@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import pretrained, tags
+from zoo import extras, pretrained, tags
 from zoo.card import ModelCard
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
@@ -545,6 +545,7 @@ def serve(
     log: Callable[[str], Any] = print,
 ) -> None:
     """Load ``models`` (folders or tags) and serve them until Ctrl-C or SIGTERM; in-flight requests finish."""
+    extras.require("serve", "zoo serve")
     import uvicorn
 
     if not models:
