@@ -18,7 +18,6 @@ import tempfile
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from zoo import artifacts, data, export
 from zoo.device import cpu_name, vector_isa
@@ -35,7 +34,7 @@ def main() -> None:
     test, _ = data.load_arrays(card.dataset, "test", None)
     # The export calibrates on the first 500 train images of calibration_images' order: the next 5,000 never were.
     sets = {"train_held_out": export.calibration_images(card, count=5500)[500:], "test_5000_6999": test[5000:7000]}
-    reference = {k: model.predict(v.astype(np.float32), batch_size=500, verbose=0).argmax(1) for k, v in sets.items()}
+    reference = {k: model.predict(data.normalize(v), batch_size=500, verbose=0).argmax(1) for k, v in sets.items()}
     rows = []
     for quantile in args.quantiles:
         export.INT8_CLIP_QUANTILE = quantile

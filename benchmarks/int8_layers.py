@@ -31,7 +31,7 @@ def main() -> None:
     model = keras.saving.load_model(f"{args.model_dir}/model.keras", compile=False, safe_mode=True)
     images, _ = data.load_arrays("cifar10", "test", None)
     test = images[5000:7000]
-    reference = model.predict(test.astype(np.float32), batch_size=500, verbose=0).argmax(1)
+    reference = model.predict(data.normalize(test), batch_size=500, verbose=0).argmax(1)  # model.keras: pixels / 255
     card = artifacts.read_card(args.model_dir)
     calibration = export.calibration_images(card)  # the export's own 500
 

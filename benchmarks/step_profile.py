@@ -72,7 +72,7 @@ def step_fn(model_name: str, batch: int, jit: bool = False, gelu_tanh: bool = Fa
     if fast_ops:
         use_fast_ops(model)
     compile_model(model, default_tag(model_name).recipe, steps_per_epoch=50, jit=jit)
-    x = np.random.default_rng(0).integers(0, 256, (batch, *model.input_shape[1:])).astype(np.float32)
+    x = np.random.default_rng(0).integers(0, 256, (batch, *model.input_shape[1:])).astype(np.float32) / 255
     y = np.arange(batch) % int(model.output_shape[-1])
     return lambda: model.train_on_batch(x, y)
 

@@ -62,7 +62,8 @@ def test_train_writes_model_card_and_history(trained):
     assert card["input_shape"] == [28, 28, 1] and card["num_classes"] == 10 and len(card["class_names"]) == 10
     assert card["params"] == 61_706 and card["epochs"] == 3 and card["seed"] == 0
     assert card["recipe"]["batch_size"] == 32 and card["recipe"]["learning_rate"] == 0.003
-    assert card["preprocessing"]["in_model"] and card["schema_version"] == 2
+    assert not card["preprocessing"]["in_model"] and card["schema_version"] == 3
+    assert card["preprocessing"]["input"] == "float32 in [0, 1]: pixels / 255, as zoo.data's loaders give"
     assert {"tensorflow", "keras", "tensorflow_datasets", "zoo"} <= set(card["versions"])
     assert card["command"].startswith("zoo ") and card["date"]
     assert card["metrics"]["test_accuracy"] > 0.5  # synthetic classes are easy; chance is 0.1
@@ -104,7 +105,8 @@ def test_exported_savedmodel_serves_raw_images_like_keras(trained, cli_runner, z
     assert "savedmodel" in result.stdout and "ok" in result.stdout
     images = np.random.default_rng(3).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
     served = tf.saved_model.load(str(out / "savedmodel")).signatures["serving_default"](images=tf.constant(images))
-    expected = keras.saving.load_model(out / "model.keras").predict(images, verbose=0)  # raw pixels
+    model = keras.saving.load_model(out / "model.keras")
+    expected = model.predict(images / 255, verbose=0)  # model.keras: pixels / 255; the export: raw pixels
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
     np.testing.assert_array_equal(served["class_id"].numpy(), expected.argmax(1))
     card = json.loads((out / "card.json").read_text())

@@ -5,12 +5,13 @@ from zoo import data
 from zoo.errors import DataNotFoundError, UnknownNameError
 
 
-def test_load_splits_and_batches_raw_pixels(tiny_data):
+def test_load_splits_and_batches_pixels_over_255(tiny_data):
     splits = data.load("mnist", batch_size=32, seed=0)
     assert (splits.num_train, splits.num_val, splits.num_test) == (360, 40, 120)
     images, labels = next(iter(splits.train))
     assert images.shape == (32, 28, 28, 1) and images.dtype.name == "float32"
-    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) > 1.0  # raw 0-255: models rescale
+    assert 0.0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1.0  # the loaders do the /255
+    assert float(images.numpy().max()) > 0.5
     assert labels.dtype.name == "int64"
     assert splits.info.input_shape == (28, 28, 1) and splits.info.num_classes == 10
     assert len(splits.info.class_names) == 10
@@ -21,7 +22,29 @@ def test_validation_is_the_deterministic_tail_of_train(tiny_data):
     splits = data.load("cifar10", batch_size=1000)
     val_x, val_y = next(iter(splits.val))
     np.testing.assert_array_equal(val_y.numpy(), y[-40:])
-    np.testing.assert_array_equal(val_x.numpy(), x[-40:].astype(np.float32))  # raw pixels: the model rescales
+    np.testing.assert_array_equal(val_x.numpy(), data.normalize(x[-40:]))  # pixels / 255, as every model takes
+
+
+def test_normalize_is_the_one_uint8_to_unit_step_for_arrays_and_tensors():
+    import tensorflow as tf
+
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    array, tensor = data.normalize(pixels), data.normalize(tf.constant(pixels))
+    assert isinstance(array, np.ndarray) and array.dtype == np.float32 and array.min() == 0 and array.max() == 1
+    np.testing.assert_array_equal(array, tensor.numpy())
+    np.testing.assert_allclose(array.ravel(), np.arange(256) / 255, rtol=1e-6)
+
+
+def test_every_pipeline_yields_unit_pixels_augmented_before_the_scaling(tiny_data):
+    """Augmentations work on 0-255 pixels (bilinear and reflected, so the scaling after them commutes) and the
+    stream zoo train uses yields float32 in [0, 1] too."""
+    x, y = data.load_arrays("mnist", "train")
+    stream = data.make_epoch_stream(x, y, 64, seed=0, first_epoch=0, epochs=1, augment=("translate", "distort"))
+    images, _ = next(iter(stream))
+    assert images.dtype.name == "float32" and 0 <= float(images.numpy().min()) and float(images.numpy().max()) <= 1
+    plain, _ = next(iter(data.make_epoch_stream(x, y, 64, seed=0, first_epoch=0, epochs=1)))
+    sums = {float(s) for s in np.asarray(x, np.float64).reshape(len(x), -1).sum(1) / 255}
+    assert all(min(abs(float(s) - t) for t in sums) < 1e-2 for s in plain.numpy().reshape(64, -1).sum(1))
 
 
 def test_train_is_reshuffled_each_epoch_but_reproducible(tiny_data):

@@ -75,7 +75,8 @@ def test_an_export_waits_for_a_train_swap_paused_in_its_window(tiny_data, copy_o
     exported, _ = artifacts.load(copy_of_trained)
     keras_export = __import__("keras").saving.load_model(copy_of_trained / "export.keras")
     images = synthetic_images((28, 28, 1), np.arange(8) % 10, seed=5)
-    np.testing.assert_allclose(keras_export.predict(images, verbose=0), new.predict(images, verbose=0), atol=1e-6)
+    unit = images.astype(np.float32) / 255  # export.keras takes raw pixels, model.keras pixels / 255
+    np.testing.assert_allclose(keras_export.predict(images, verbose=0), new.predict(unit, verbose=0), atol=1e-6)
     assert json.loads((copy_of_trained / "card.json").read_text())["exports"]["keras"]["sha256"] == sha256(
         copy_of_trained / "export.keras"
     )

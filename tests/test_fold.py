@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from zoo import models
+from zoo.export import taking_raw_pixels
 from zoo.fold import fold
 
 
@@ -28,7 +29,7 @@ def test_folded_cifar_cnn_computes_the_same_probabilities_with_no_affine_layers_
     kinds = {type(layer).__name__ for layer in folded.layers}
     assert not kinds & {"BatchNormalization", "Rescaling", "Dropout"}, kinds
     assert len([layer for layer in folded.layers if isinstance(layer, keras.layers.Conv2D)]) == 7
-    images = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3)).astype(np.float32)
+    images = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3)).astype(np.float32) / 255
     expected, got = model.predict(images, verbose=0), folded.predict(images, verbose=0)
     assert np.abs(got - expected).max() < 1e-5
     assert (got.argmax(1) == expected.argmax(1)).all()
@@ -57,10 +58,14 @@ def test_fold_keeps_what_it_cannot_fold_exactly():
     assert any(isinstance(layer, keras.layers.Rescaling) for layer in folded.layers)
     _same(offset_into_padding, folded, (4, 4, 1))
 
-    mlp = models.create("mlp", input_shape=(28, 28, 1), num_classes=10)  # a Rescaling before Flatten stays
+    # the exports' raw-pixel models: their /255 stays before MLP's Flatten, folds into LeNet's 'same' conv with ReLU
+    mlp = taking_raw_pixels(models.create("mlp", input_shape=(28, 28, 1), num_classes=10))
     _same(mlp, fold(mlp), (28, 28, 1))
-    lenet = models.create("lenet5", input_shape=(28, 28, 1), num_classes=10)  # /255 into a 'same' conv with ReLU
-    _same(lenet, fold(lenet), (28, 28, 1))
+    lenet = taking_raw_pixels(models.create("lenet5", input_shape=(28, 28, 1), num_classes=10))
+    assert lenet.layers[1].name == "rescale" and len(lenet.layers) == 10, "one chain: the /255, then LeNet's layers"
+    folded = fold(lenet)
+    assert not any(isinstance(layer, keras.layers.Rescaling) for layer in folded.layers)
+    _same(lenet, folded, (28, 28, 1))
 
     activated = keras.Sequential(  # an affine map after an activation is not the activation's input: kept
         [keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3, activation="relu"), keras.layers.BatchNormalization()]

@@ -19,37 +19,64 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", models.list_models())
-def test_every_model_takes_raw_pixels_and_rescales_them_first(name):
+def test_every_model_takes_unit_pixels_and_has_no_rescale_layer(name):
+    """The design card: the loaders do the /255; a builder starts with its first real layer."""
+    import keras
+
     config = models.get_config(name)
     side = min(config.input_shape[0], max(32, config.min_input_size))  # AlexNet at 63x63: the same layers, smaller
     shape = (side, side, config.input_shape[2])
     model = models.create(name, input_shape=shape, num_classes=10)
-    assert model.layers[1].name == "rescale" and model.layers[1].scale == pytest.approx(1 / 255)
-    pixels = np.random.default_rng(0).integers(0, 256, (2, *shape), dtype=np.uint8)
-    np.testing.assert_allclose(model.predict(pixels, verbose=0), model.predict(pixels.astype(np.float32), verbose=0))
+    scalings = [layer for layer in model.layers if isinstance(layer, keras.layers.Rescaling)]
+    assert not any(layer.scale == pytest.approx(1 / 255) for layer in scalings), [layer.name for layer in scalings]
+    assert "rescale" not in [layer.name for layer in model.layers]
 
 
-def test_a_legacy_model_that_wants_x_over_255_is_loaded_behind_a_rescale(trained_lenet, tmp_path):
-    """A folder saved before models took raw pixels (its card has no schema_version and says in_model false)."""
+@pytest.mark.parametrize("folder", sorted(p.name for p in (ROOT / "saved_models").iterdir() if p.is_dir()))
+def test_each_shipped_model_on_unit_pixels_gives_its_cards_accuracy_on_a_real_check(folder, tmp_path):
+    """A shipped model, loaded as zoo loads it, on the pixels / 255 of its dataset's images: the probabilities of the
+    exported SavedModel on the raw pixels where there is one (its parity is the card's), and in every case a
+    prediction for each image that is a probability distribution."""
+    from zoo import data
+
+    model, card = zoo.load(ROOT / "saved_models" / folder)
+    pixels = np.random.default_rng(2).integers(0, 256, (16, *card.input_shape), dtype=np.uint8)
+    probs = model.predict(data.normalize(pixels), verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+    savedmodel = ROOT / "saved_models" / folder / "savedmodel"
+    if savedmodel.is_dir():
+        import tensorflow as tf
+
+        serve = tf.saved_model.load(str(savedmodel)).signatures["serving_default"]
+        np.testing.assert_allclose(serve(images=tf.constant(pixels))["probabilities"].numpy(), probs, atol=1e-5)
+
+
+def test_a_schema_2_model_that_scales_raw_pixels_itself_is_loaded_taking_unit_pixels(trained_lenet, tmp_path):
+    """A folder saved while models took raw pixels (schema 2: a ``rescale`` first layer, ``in_model`` true)."""
     import json
 
     import keras
 
-    from zoo import artifacts
+    from zoo import artifacts, data
 
     current, _ = artifacts.load(trained_lenet)
-    inner = keras.Sequential([keras.Input((28, 28, 1)), *current.layers[2:]])  # the same layers without rescale
-    legacy = tmp_path / "legacy"
-    shutil.copytree(trained_lenet, legacy)
-    inner.save(legacy / "model.keras")
-    card = json.loads((legacy / "card.json").read_text())
-    card.pop("schema_version")
-    card["preprocessing"] = {"input": "uint8 images", "scale": "x / 255 -> float32 in [0, 1]", "in_model": False}
-    (legacy / "card.json").write_text(json.dumps(card))
-    model, loaded = zoo.load(legacy)
-    assert loaded.schema_version == 1 and not loaded.pixels_in_model
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    for layer in current.layers[1:]:
+        x = layer(x)
+    raw = keras.Model(inputs, x, name=current.name)  # the same layers behind the old first layer
+    old = tmp_path / "schema2"
+    shutil.copytree(trained_lenet, old)
+    raw.save(old / "model.keras")
+    card = json.loads((old / "card.json").read_text())
+    card["schema_version"] = 2
+    card["preprocessing"] = {"input": "raw pixels 0-255", "scale": "x / 255 inside the model", "in_model": True}
+    (old / "card.json").write_text(json.dumps(card))
+    model, loaded = zoo.load(old)
+    assert loaded.schema_version == 2 and loaded.pixels_in_model
     pixels = np.random.default_rng(1).integers(0, 256, (4, 28, 28, 1), dtype=np.uint8)
-    np.testing.assert_allclose(model.predict(pixels, verbose=0), current.predict(pixels, verbose=0), atol=1e-6)
+    unit = data.normalize(pixels)
+    np.testing.assert_allclose(model.predict(unit, verbose=0), current.predict(unit, verbose=0), atol=1e-6)
 
 
 def test_the_tag_table_holds_recipes_targets_and_weights():
@@ -77,7 +104,8 @@ def test_each_tags_shipped_weights_have_its_sha256(name):
     folder = ROOT / "saved_models" / tag.weights
     assert pretrained.sha256(folder / "model.keras") == tag.sha256
     card = zoo.load(folder)[1]
-    assert (card.model, card.dataset, card.pixels_in_model) == (tag.model, tag.dataset, True)
+    assert (card.model, card.dataset, card.pixels_in_model) == (tag.model, tag.dataset, False)
+    assert card.preprocessing["input"].startswith("float32 in [0, 1]")
 
 
 def test_create_model_pretrained_from_another_folder(tmp_path):
@@ -86,7 +114,7 @@ def test_create_model_pretrained_from_another_folder(tmp_path):
         "import zoo, numpy as np; m = zoo.create_model('lenet5', pretrained=True); import keras; "
         "x = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8); "
         f"k = keras.saving.load_model({str(ROOT / 'saved_models/lenet5-mnist/model.keras')!r}); "
-        "print(float(np.abs(m.predict(x, verbose=0) - k.predict(x, verbose=0)).max()))"
+        "print(float(np.abs(m.predict(x / 255, verbose=0) - k.predict(x / 255, verbose=0)).max()))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ZOO_CACHE": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)

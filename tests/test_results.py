@@ -28,7 +28,7 @@ def test_shipped_model_loads_and_matches_its_card(model_dir):
     assert 0.5 < card.metrics["test_accuracy"] <= 1 and card.epochs == len(card.epoch_seconds)
     assert not any(p.name.endswith(".tmp") or p.name.startswith(".") for p in model_dir.iterdir())
     images, _ = synthetic_split(card.dataset, "test")
-    probs = model.predict(images[:16], verbose=0)  # raw uint8 pixels
+    probs = model.predict(images[:16] / 255, verbose=0)  # pixels / 255, as the loaders give
     assert probs.shape == (16, card.num_classes) and np.allclose(probs.sum(1), 1, atol=1e-5)
 
 

@@ -145,7 +145,7 @@ def test_alternating_flip_shows_each_image_both_ways_over_two_epochs():
     stream = data.make_epoch_stream(images, labels, 6, seed=0, first_epoch=0, epochs=4, augment=("altflip",))
     flipped_by_epoch = []
     for x, y in stream:
-        original = images[y.numpy()].astype(np.float32)  # raw pixels: models rescale them
+        original = images[y.numpy()].astype(np.float32) / 255  # the stream yields pixels / 255
         flipped = np.isclose(x.numpy(), original[:, :, ::-1]).all(axis=(1, 2, 3))
         assert (flipped | np.isclose(x.numpy(), original).all(axis=(1, 2, 3))).all()
         flipped_by_epoch.append(dict(zip(y.numpy().tolist(), flipped.tolist(), strict=True)))
@@ -175,12 +175,10 @@ def test_crop_translates_by_whole_pixels_with_reflected_edges():
 
 def test_tta_averages_the_named_views_logits():
     keras.utils.set_random_seed(0)
-    logits = keras.Sequential(
-        [keras.Input((5, 5, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(), keras.layers.Dense(4)]
-    )
+    logits = keras.Sequential([keras.Input((5, 5, 1)), keras.layers.Flatten(), keras.layers.Dense(4)])
     model = keras.Sequential([logits, keras.layers.Softmax()])
     images = np.random.default_rng(0).integers(0, 256, size=(3, 5, 5, 1)).astype(np.uint8)
-    x = images.astype(np.float32)  # the views are raw pixels, as every zoo model takes them
+    x = images.astype(np.float32) / 255  # the views are of pixels / 255, as every zoo model takes them
     pad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
     views = {"identity": x, "up-left": pad[:, :5, :5], "down-right": pad[:, 2:, 2:]}
     views.update({f"{k} mirror" if k != "identity" else "mirror": v[:, :, ::-1] for k, v in list(views.items())})
@@ -204,7 +202,7 @@ def test_whitening_layer_is_computed_from_data_and_frozen():
     base = rng.uniform(size=(200, 16, 16, 1))
     images = np.concatenate([base, 0.5 * base + 0.5 * rng.uniform(size=base.shape), base**2], -1) * 255
     images = images.astype(np.uint8)
-    init_whitening(model, images)
+    init_whitening(model, images / 255.0)  # as the model takes them
     kernel = layer.kernel.numpy().reshape(12, 24)
     assert np.allclose(kernel[:, 12:], -kernel[:, :12])
     x = (images / 255.0 - np.array(CIFAR10_MEAN)) / np.array(CIFAR10_STD)  # as the layer sees them

@@ -4,12 +4,13 @@ The public API (each import is lazy, so ``import zoo`` does not start TensorFlow
 
     zoo.list_models()                       registered model names
     zoo.list_pretrained()                   pretrained tags: "lenet5.mnist", "cifar_cnn.cifar10", ...
-    zoo.create_model("lenet5", pretrained=True)      → keras.Model with the trained weights (raw 0-255 pixels in)
+    zoo.create_model("lenet5", pretrained=True)      → keras.Model with the trained weights (pixels / 255 in)
     zoo.create_model("lenet5", input_shape=(32, 32, 3), num_classes=10)   → a fresh, untrained model
     zoo.train(model, dataset, epochs=...)   → TrainResult (model_dir, card, history, model)
     zoo.evaluate(model_dir_or_tag)          → metrics dict
     zoo.load(model_dir_or_tag)              → (keras.Model, card)
     zoo.predict(model_dir_or_tag, images)   → top-k per image (file paths, PIL images or arrays)
+    zoo.data.normalize(uint8_images)        → float32 in [0, 1]: what every model takes (model.predict(...))
 """
 
 from __future__ import annotations

@@ -592,7 +592,7 @@ def check_model_matches(model, card: ModelCard, path: Path) -> None:
             f"{path} has {model.count_params():,} parameters, but its card says {card.params:,}: "
             f"the card is another model's"
         )
-    if card.pixels_in_model and model.name != card.model:
+    if card.schema_version >= 2 and model.name != card.model:
         raise ModelFileError(
             f"{path} is a {model.name} model, but its card says {card.model}: the card is another model's"
         )
@@ -620,16 +620,16 @@ def load(model_dir: str | os.PathLike) -> tuple[keras.Model, ModelCard]:
         first = first_line(err)
         raise ModelFileError(f"{path} could not be loaded safely: {first}") from None
     check_model_matches(model, card, path)
-    if not card.pixels_in_model:
-        model = with_rescaling(model)
+    if card.pixels_in_model:
+        model = taking_unit_pixels(model)
     return model, card
 
 
-def with_rescaling(model: keras.Model) -> keras.Model:
-    """A model saved before zoo models took raw pixels (its card says ``"in_model": false``: it wants x / 255)
-    behind a ``rescale`` layer, so that it takes raw pixels 0-255 like every zoo model."""
+def taking_unit_pixels(model: keras.Model) -> keras.Model:
+    """A model of schema 2, which scales raw pixels 0-255 itself (its card says ``"in_model": true``), behind a ×255
+    layer, so that it takes pixels / 255 in [0, 1] like every zoo model."""
     import keras
 
     inputs = keras.Input(shape=model.input_shape[1:], name="image")
-    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = keras.layers.Rescaling(255.0, name="unscale")(inputs)
     return keras.Model(inputs, model(x), name=model.name)

@@ -99,7 +99,7 @@ def bench(
     jit_compiled = bool(model.jit_compile)  # what Keras compiled (it turns XLA off under op determinism)
     model = as_float32(model, model_name, info)
 
-    x = images[:256].astype(np.float32)
+    x = data.normalize(images[:256])
     model.predict_on_batch(x)  # trace once
     runs = max(3, min(20, latency_runs // 10))
     start = time.perf_counter()

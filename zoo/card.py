@@ -1,9 +1,10 @@
 """The model card: what a saved model is, how it was trained, what it scored, and its exports.
 
 One typed record (after torchvision's weights metadata), written by training as ``card.json`` and read by every
-other module through :meth:`ModelCard.from_json`, which checks every field other modules rely on. Cards written
-before the schema had a version (``schema_version`` 1) are read too: their models want pixels / 255 outside the
-model (``preprocessing.in_model`` false), which :func:`zoo.artifacts.load` puts in front of them.
+other module through :meth:`ModelCard.from_json`, which checks every field other modules rely on. Its
+``preprocessing`` says what the model takes: since schema 3 (as in schema 1, the cards before the schema had a
+version) float32 in [0, 1], pixels / 255 (``in_model`` false); a schema-2 model scales raw pixels itself
+(``in_model`` true), and :func:`zoo.artifacts.load` puts a ×255 in front of it so that it takes [0, 1] too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: pixels are scaled inside the model; 1: the cards before (no schema_version field)
+SCHEMA_VERSION = 3  # 3: the loaders scale pixels by 1/255; 2: the model scaled them itself; 1: before (no field)
 MAX_SIDE = 4096  # pixels: a larger input side in a card is refused before anything is allocated
 MAX_CLASSES = 100_000
 
@@ -53,13 +54,18 @@ class ModelCard:
     schema_version: int = SCHEMA_VERSION
 
     @property
+    def labels(self) -> list[str]:
+        """The class names, or the class numbers as text where the card names none."""
+        return list(self.class_names or [str(i) for i in range(self.num_classes)])
+
+    @property
     def tag(self) -> str:
         """The pretrained-tag form of what this is: ``model.dataset``."""
         return f"{self.model}.{self.dataset}"
 
     @property
     def pixels_in_model(self) -> bool:
-        """Whether the model takes raw pixels (it scales them itself), as every model since schema 2 does."""
+        """Whether the model takes raw pixels (it scales them itself), as the models of schema 2 did."""
         return bool(self.preprocessing.get("in_model", False))
 
     def identity_sha256(self) -> str:

@@ -1,8 +1,10 @@
 """Datasets through tensorflow-datasets → in-memory, shuffled, batched, prefetched ``tf.data``.
 
-Images stay uint8 in memory and reach the model as raw pixels (float32 0-255 after augmentation): every zoo
-model scales them by 1/255 itself (its ``rescale`` layer). Validation is the last ``val_fraction`` of the train
-split (deterministic); the test split is for evaluation only.
+Images stay uint8 in memory; each batch is cast to float32, augmented on its 0-255 pixels, then scaled by 1/255
+with :func:`normalize`, the one place zoo does it: the pipelines yield float32 in [0, 1], what every zoo model takes
+(as in the keras-io examples). Everything else that takes pixels (``zoo predict``, ``zoo serve``, evaluation on
+arrays) calls the same :func:`normalize`; the exports carry the same step in their graphs, so they take raw uint8.
+Validation is the last ``val_fraction`` of the train split (deterministic); the test split is for evaluation only.
 """
 
 from __future__ import annotations
@@ -86,11 +88,24 @@ def get_info(name: str) -> DatasetInfo:
     return DATASETS[check_name(name)]
 
 
+SCALE = 1 / 255  # pixels 0-255 → [0, 1]: multiplied in float32, as Keras' Rescaling(1 / 255) computes it
+
+
 def as_float(images: tf.Tensor) -> tf.Tensor:
-    """uint8 pixels → float32 pixels (still 0-255: the model rescales them)."""
+    """uint8 pixels → float32 pixels, still 0-255 (what the augmentations work on; :func:`normalize` scales them)."""
     import tensorflow as tf
 
     return tf.cast(images, tf.float32)
+
+
+def normalize(images):
+    """Pixels 0-255 (uint8 or any numeric dtype; a NumPy array or a tensor) → float32 in [0, 1]: what every zoo
+    model takes. A NumPy array gives a NumPy array, a tensor a tensor."""
+    if isinstance(images, np.ndarray) or np.isscalar(images):
+        return np.asarray(images, np.float32) * np.float32(SCALE)
+    import tensorflow as tf
+
+    return tf.cast(images, tf.float32) * SCALE
 
 
 @contextlib.contextmanager
@@ -185,7 +200,8 @@ def make_pipeline(
     seed: int | None = None,
     augment: Sequence[str] = (),
 ) -> tf.data.Dataset:
-    """In-memory uint8 arrays → shuffled per epoch → batched → float32 pixels per batch → (augmented) → prefetched.
+    """In-memory uint8 arrays → shuffled per epoch → batched → float32 pixels per batch → (augmented) → normalized
+    to [0, 1] → prefetched.
 
     For evaluation and for library users; ``zoo train`` uses :func:`make_epoch_stream`, whose shuffles and
     augmentations are replayed exactly on resume.
@@ -205,6 +221,7 @@ def make_pipeline(
             lambda batch, r: (augment_batch(batch[0], tf.stack([r, r // 2]), augment), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
+    ds = ds.map(lambda x, y: (normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -243,7 +260,8 @@ def make_epoch_stream(
         if "altflip" in augment:
             flip = tf.not_equal(tf.gather(first_flip, idx), tf.equal(epoch % 2, 1))
             images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
-        return (augment_batch(images, batch_seed, augment) if augment else images), tf.gather(y, idx)
+        images = augment_batch(images, batch_seed, augment) if augment else images
+        return normalize(images), tf.gather(y, idx)  # augmented on 0-255 pixels, then scaled to [0, 1]
 
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     ds = ds.map(load_batch, num_parallel_calls=tf.data.AUTOTUNE)

@@ -111,7 +111,7 @@ def evaluate(
     predicted = probs.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted, info.num_classes)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
-    names = info.class_names or [str(i) for i in range(info.num_classes)]
+    names = card.labels
     return {
         "model_dir": str(model_dir),
         "model": card.model,

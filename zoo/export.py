@@ -1,12 +1,15 @@
 """Exports of a saved model for other applications, each checked against the Keras model (parity).
 
-Every format takes raw pixels, as the model does (its first layer scales them by 1/255).
+Every format takes raw pixels 0-255: the 1/255 that zoo's loaders apply before ``model.keras``
+(:func:`zoo.data.normalize`) is part of each exported graph, so that applications in any language feed the pixels
+they have.
 
 - ``savedmodel``: a TF SavedModel whose ``serving_default`` signature takes raw uint8 images
   ``images [batch, H, W, C]`` and returns ``probabilities [batch, classes]``, ``class_id [batch]`` and
   ``class_name [batch]``; ``serving_float`` takes the same pixels as float32 (0-255);
   ``class_names`` (no input) returns every class name.
-- ``keras``: a standalone copy of ``model.keras`` (Keras 3 format) for ``keras.saving.load_model``.
+- ``keras``: ``export.keras``, ``model.keras`` behind a ``Rescaling(1/255)`` input layer (Keras 3 format, raw pixels
+  in, uint8 or float 0-255) for ``keras.saving.load_model``.
 - ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images, output probabilities.
 - ``tflite_int8`` (``--format tflite --quantize int8``): ``model_int8.tflite``, full-integer int8 quantization
   calibrated on train images with activation ranges clipped at quantiles (:func:`clip_ranges`); input uint8
@@ -51,22 +54,37 @@ if TYPE_CHECKING:
 FLOAT_TOLERANCE = 1e-4
 
 
-def _class_names(card: ModelCard) -> list[str]:
-    return list(card.class_names or [str(i) for i in range(card.num_classes)])
-
-
 def _uint8_function(model: keras.Model, card: ModelCard, outputs=None):
     """The model behind a raw-uint8-image input: ``images [batch, H, W, C] → outputs(probabilities)``
-    (default ``{"probabilities": ...}``)."""
+    (default ``{"probabilities": ...}``), the pixels scaled by 1/255 in the graph as zoo's loaders scale them."""
     import tensorflow as tf
 
     outputs = outputs or (lambda probabilities: {"probabilities": probabilities})
 
     @tf.function(input_signature=[tf.TensorSpec([None, *card.input_shape], tf.uint8, name="images")])
     def serve(images):
-        return outputs(model(tf.cast(images, tf.float32), training=False))
+        return outputs(model(data.normalize(images), training=False))
 
     return serve
+
+
+def taking_raw_pixels(model: keras.Model, dtype: str = "float32") -> keras.Model:
+    """``model`` behind an input of raw pixels 0-255 (``dtype``; the layer casts them) and a ``Rescaling(1/255)``
+    layer named ``rescale``: where ``model`` is one chain of layers, a new chain of copies of its layers (the same
+    weights), which :func:`zoo.fold.fold` can fold the scaling into; else ``model`` nested behind the layer."""
+    import keras
+
+    images = keras.Input(shape=model.input_shape[1:], dtype=dtype, name="images")
+    x = keras.layers.Rescaling(data.SCALE, name="rescale")(images)
+    layers = model.layers[1:]
+    linked = all(a.output is b.input for a, b in zip(model.layers, layers, strict=False))
+    if not (layers and linked and layers[-1].output is model.output):
+        return keras.Model(images, model(x), name=model.name)
+    for layer in layers:
+        copy = layer.__class__.from_config(layer.get_config())
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
+    return keras.Model(images, x, name=model.name)
 
 
 def write_savedmodel(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
@@ -75,15 +93,15 @@ def write_savedmodel(model: keras.Model, card: ModelCard, dest: Path, data_dir: 
     import tensorflow as tf
 
     shape = [None, *card.input_shape]
-    names = tf.constant(_class_names(card))
+    names = tf.constant(card.labels)
 
     def outputs(probabilities):
         class_id = tf.argmax(probabilities, axis=1, output_type=tf.int32)
         return {"probabilities": probabilities, "class_id": class_id, "class_name": tf.gather(names, class_id)}
 
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="images")])
-    def serving_float(images):
-        return outputs(model(images, training=False))
+    def serving_float(images):  # the same raw pixels 0-255, as float32
+        return outputs(model(data.normalize(images), training=False))
 
     @tf.function(input_signature=[])
     def class_names():
@@ -105,7 +123,7 @@ def run_savedmodel(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def write_keras(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
-    model.save(dest)
+    taking_raw_pixels(model).save(dest)
 
 
 def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -117,8 +135,9 @@ def run_keras(path: Path) -> Callable[[np.ndarray], np.ndarray]:
 
 @contextmanager
 def _converters(model: keras.Model, input_shape: Sequence[int], dtype: str) -> Iterator[Callable[[], Any]]:
-    """A factory of TFLite converters of ``model`` behind an input of ``dtype`` (raw pixels either way), each
-    reading one temporary SavedModel (variables frozen, Keras quiet) that lasts as long as the ``with``."""
+    """A factory of TFLite converters of ``model`` (one that takes raw pixels: :func:`taking_raw_pixels`) behind an
+    input of ``dtype``, each reading one temporary SavedModel (variables frozen, Keras quiet) that lasts as long as
+    the ``with``."""
     import keras
     import tensorflow as tf
 
@@ -135,7 +154,7 @@ def _convert(converter) -> bytes:
 
 
 def write_tflite(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | None = None) -> None:
-    with _converters(model, card.input_shape, "uint8") as converter:
+    with _converters(taking_raw_pixels(model), card.input_shape, "uint8") as converter:
         dest.write_bytes(_convert(converter()))
 
 
@@ -151,6 +170,7 @@ def quantizing_converters(
 
     from zoo.fold import fold
 
+    model = taking_raw_pixels(model)
     try:
         model = fold(model)
     except ValueError:  # not a chain of layers: quantized as it is
@@ -364,7 +384,7 @@ def write_onnx(model: keras.Model, card: ModelCard, dest: Path, data_dir: str | 
         tf2onnx_log.setLevel(level)
     _erfc_as_erf(proto)
     entry = proto.metadata_props.add()
-    entry.key, entry.value = "class_names", json.dumps(_class_names(card))
+    entry.key, entry.value = "class_names", json.dumps(card.labels)
     onnx.save(proto, str(dest))
 
 
@@ -531,7 +551,7 @@ def _export(model_dir: Path, formats, data_dir, parity_count, log, shown: Path |
     model, card = artifacts.load(model_dir)
     model_sha = sha256(model_dir / artifacts.MODEL_FILE)
     images, labels, source = parity_images(card, parity_count, data_dir)
-    reference = model.predict(images, verbose=0)
+    reference = model.predict(data.normalize(images), verbose=0)
     log(f"Parity on {len(images)} {source}")
     results = {}
     # Every format is written and checked in a staging folder first; then the ones that passed replace their files

@@ -142,7 +142,7 @@ def visualize(
     )
 
     probe = keras.Model(model.inputs, [layer.output for layer in convs])
-    maps = probe.predict(pixels[None], verbose=0)
+    maps = probe.predict(data.normalize(pixels[None]), verbose=0)
     for layer, act in zip(convs, maps if isinstance(maps, list) else [maps], strict=True):
         act = np.moveaxis(act[0], 2, 0)
         title = f"{layer.name}: activations {'x'.join(map(str, act.shape[1:]))}x{len(act)} for {source}"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from zoo import pretrained
+from zoo.data import normalize
 from zoo.errors import ArgumentTypeError, UsageError, ZooError, first_line
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def predict(
         invert = "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False
     if top_k > card.num_classes:
         raise UsageError(f"`top_k` must be between 1 and {card.num_classes} (the model's classes), got {top_k}")
-    names = card.class_names or [str(i) for i in range(card.num_classes)]
+    names = card.labels
     results: list[Prediction] = []
     batch, slots = [], []
     for i, image in enumerate(images):
@@ -210,7 +211,7 @@ def predict(
         batch.append(array)
         slots.append(len(results) - 1)
     if batch:
-        probs = model.predict(np.stack(batch), verbose=0)  # raw uint8 pixels: the model rescales them
+        probs = model.predict(normalize(np.stack(batch)), verbose=0)  # pixels / 255, as the loaders give
         k = min(top_k, probs.shape[1])
         for slot, p in zip(slots, probs, strict=True):
             order = np.argsort(-p)[:k]

@@ -208,7 +208,8 @@ def describe(model: str | os.PathLike) -> list[str]:
     lines = [
         f"{tag or card.tag}  ({'pretrained tag, ' if tag else ''}{folder})",
         f"  model     {card.model}, {card.params:,} params" if card.params else f"  model     {card.model}",
-        f"  input     {'x'.join(map(str, card.input_shape))} raw pixels 0-255 -> {card.num_classes} classes",
+        f"  input     {'x'.join(map(str, card.input_shape))} pixels / 255 in [0, 1] (exports: raw pixels 0-255) -> "
+        f"{card.num_classes} classes",
         f"  dataset   {card.dataset}: {names}",
         f"  test      {test}",
         f"  recipe    {recipe}",

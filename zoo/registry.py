@@ -35,18 +35,20 @@ class ModelConfig:
     description: str
     params: int  # at its default input shape and class count (``zoo list`` shows it without building)
     min_input_size: int = 1
-    # Called once with the training images (uint8 [N, H, W, C]) before training, e.g. to compute a frozen
-    # whitening layer from the data; None for models that need nothing from the data.
+    # Called once with the training images (as the model takes them: float32 in [0, 1], [N, H, W, C]) before
+    # training, e.g. to compute a frozen whitening layer from the data; None for models that need nothing from it.
     init_from_data: Callable[[keras.Model, Any], None] | None = None
 
 
-# Preprocessing lives in the model (as keras.applications' include_preprocessing): every builder takes raw pixels,
-# 0-255 in any numeric dtype, and its first layer, ``rescale``, scales them to [0, 1]. So model.keras takes what
-# every export takes, and a caller never repeats the training's preprocessing.
+# The design card's way, as in the keras-io examples: the tfds loaders scale pixels by 1/255 (zoo.data.normalize,
+# also called by zoo predict and zoo serve), and every builder takes float32 in [0, 1]. The exports carry the same
+# step in their graphs, so other applications feed them raw uint8 pixels.
 PREPROCESSING = {
-    "input": "raw pixels 0-255 (uint8 or any numeric dtype), shape H x W x C",
-    "scale": "x / 255 inside the model (its first layer, 'rescale')",
-    "in_model": True,
+    "input": "float32 in [0, 1]: pixels / 255, as zoo.data's loaders give",
+    "scale": "x / 255 outside model.keras (zoo.data.normalize); inside every export",
+    "range": [0.0, 1.0],
+    "exports_input": "raw uint8 pixels 0-255",
+    "in_model": False,
 }
 
 _REGISTRY: dict[str, ModelConfig] = {}

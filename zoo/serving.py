@@ -40,6 +40,7 @@ import numpy as np
 
 from zoo import extras, pretrained, tags
 from zoo.card import ModelCard
+from zoo.data import normalize
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
 
@@ -81,7 +82,7 @@ class Served:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.card.class_names or [str(i) for i in range(self.card.num_classes)])
+        return self.card.labels
 
 
 def load_served(model: str) -> Served:
@@ -94,7 +95,7 @@ def load_served(model: str) -> Served:
     spec = tf.TensorSpec([None, *card.input_shape], tf.uint8)
 
     def compiled(net) -> Callable[[np.ndarray], np.ndarray]:  # one graph for every batch size: no retracing
-        graph = tf.function(lambda x: net(tf.cast(x, tf.float32), training=False), input_signature=[spec])
+        graph = tf.function(lambda x: net(normalize(x), training=False), input_signature=[spec])
         return lambda images: graph(images).numpy()
 
     convs = [layer for layer in keras_model.layers if isinstance(layer, keras.layers.Conv2D)]

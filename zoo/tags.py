@@ -74,8 +74,8 @@ TAGS: tuple[Tag, ...] = (
         target=0.984,
         reference="Simard et al. 2003, 800 hidden units: 1.6 % error",
         weights="mlp-mnist",
-        sha256="6704e88a33ad2b5d37a37e4b6864fb4b148df4c3d310c6ae74f49767a2d7f0a2",
-        card_sha256="59fff6550f6822d89e7f09d32542a63f48d5bf4d65901e3dfc4514e7b858fb10",
+        sha256="7a489e11818be776ea63285540b3f4dae2c88665c27a45b9ad8497bb65321a1d",
+        card_sha256="41befe6b9678729e90aabc2a6d639ca4c481186cb7b618d797c7b5fcd9e82431",
     ),
     Tag(
         "mlp",
@@ -83,8 +83,8 @@ TAGS: tuple[Tag, ...] = (
         Recipe(epochs=30),
         target=0.895,
         weights="mlp-fashion_mnist",
-        sha256="f41f7eece30d62734de2614b4a120354184df18324183d5a6411e4c5f3c1143f",
-        card_sha256="9177f60c5896f065da938fadbd7776f084407b86a75aea04acf0dcfd3d890e0b",
+        sha256="0c4769a857ba8c24040423cacbb06952aadeaf8557e1223c1ec5fc82cabca9ea",
+        card_sha256="40979db7d64ebafc727eadddc1b826731a7f0f3220fad87e8d7c86df5a3ccc7c",
     ),
     Tag(
         "lenet5",
@@ -100,8 +100,8 @@ TAGS: tuple[Tag, ...] = (
             "fast": Recipe(learning_rate=1e-2, beta_1=0.7, beta_2=0.9, schedule="onecycle", batch_size=256, epochs=4),
         },
         weights="lenet5-mnist",
-        sha256="86f2625b544964068d9c825639be884f5c768d86d045be6ef744eba451918354",
-        card_sha256="af3bd7ee0cc2ed597b72d7a24165e3a0a826c77101aaee1186297715d618a408",
+        sha256="60682d372d8b31d567760d327bd0cbd20601cebbdbe818130ea0194b66254aca",
+        card_sha256="73f9fc6adec9232b3b84bcc26054ea68df05f6a7134de94c7250fd4f4e1fb55e",
     ),
     Tag(
         "lenet5",
@@ -109,8 +109,8 @@ TAGS: tuple[Tag, ...] = (
         Recipe(learning_rate=2e-3, epochs=40, augment=("flip",)),
         target=0.91,
         weights="lenet5-fashion_mnist",
-        sha256="23d825397d587272d0e7920f2f17211ee17489ffc22fe2e646a94e40ad025482",
-        card_sha256="4d35fa6c2e313d0bfb31daa79780445274a4e6f84494d9c3705e77aa336f7900",
+        sha256="6c85f7ffb6a805b2b1aee840a7b1f85e6291a1d2e177a5aff3b2829449ca35a4",
+        card_sha256="deb2dce525d6f3160f402a603e4980802869485f86a6f88606a625bdbdd24b81",
     ),
     Tag(
         "cifar_cnn",
@@ -124,8 +124,8 @@ TAGS: tuple[Tag, ...] = (
         # cifar_cnn_small below (docs/cifar10.md).
         recipes={"fast": dataclasses.replace(AIRBENCH, epochs=4)},
         weights="cifar_cnn-cifar10",
-        sha256="1cdc2e93ceda911cc5e792cf5fc096c773cc846c3eaca2486ce5e63b343c2ac4",
-        card_sha256="57ec1a5c7f55c33e0ce94edcef760c3f98e0d265470fb6ec5600db9e3d297406",
+        sha256="1021f7d967dac886af71411ef2189099c2bb56dfb5341818c76fd86f74de4bfe",
+        card_sha256="cbd6357a8ff97030c59f8e845bfc2b407a76004b75e6c192edcfe5d38c434bbf",
     ),
     Tag(
         "cifar_cnn_small",
@@ -137,8 +137,8 @@ TAGS: tuple[Tag, ...] = (
         target=0.88,
         reference="with TTA, within 15 minutes of training on 2 AVX2 cores",
         weights="cifar_cnn_small-cifar10",
-        sha256="5751f305e69de7ea341c916b07507906458553aa5b32cf6626ed0250d8625128",
-        card_sha256="fd4fd520bebf3500b11803cd681e6b23e3c776ff0bbaa463a499efb42252ce08",
+        sha256="ab13abc4155d8f247a1026a379117ac2a05a120cd7e75cc29b4c1e510d822910",
+        card_sha256="b38f63570e4b29f252ee17dd89ef92e2dae69ce36d10bda3941464ffa111440b",
     ),
 )
 

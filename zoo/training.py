@@ -262,7 +262,7 @@ def build_model(
         keras.mixed_precision.set_global_policy(previous)
     init_from_data = models.get_config(model_name).init_from_data
     if init_from_data is not None and train_images is not None:
-        init_from_data(model, train_images[:5000])
+        init_from_data(model, data.normalize(train_images[:5000]))
     if fast_ops:
         fastops.use_fast_ops(model)
     return model
@@ -430,7 +430,7 @@ def train(
             model.optimizer.build(model.trainable_variables)
         if placement.workers > 1:
             x, y = splits.train_arrays
-            distribute.prepare_multiworker(model, data.as_float(x[:2]), y[:2])
+            distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
         log(
             f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
             f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "

@@ -32,8 +32,8 @@ def create_model(
     **kwargs: Any,
 ) -> keras.Model:
     """Build ``name``, a model (``"lenet5"``) or a pretrained tag (``"lenet5.mnist"``: built for that dataset's
-    images and classes), as an uncompiled Keras model that takes raw pixels (0-255); with ``pretrained=True``, with
-    the tag's trained weights (SHA-256 checked; a model name means its default tag)."""
+    images and classes), as an uncompiled Keras model that takes pixels / 255 (``zoo.data.normalize``); with
+    ``pretrained=True``, with the tag's trained weights (SHA-256 checked; a model name means its default tag)."""
     model_name, _, dataset = name.partition(".")
     if not pretrained:
         if dataset:

@@ -45,11 +45,10 @@ def overlapping_pool(x, name: str):
     description="AlexNet, Krizhevsky et al. 2012, single tower with LRN (ImageNet-sized: 227x227, 1000 classes)",
 )
 def alexnet(input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.5) -> keras.Model:
-    """rescale (x / 255) → conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool
+    """conv1 96@11×11/4 → LRN → pool → conv2 256@5×5 → LRN → pool
     → conv3-5 384, 384, 256 @3×3 → pool → FC 4096 → dropout → FC 4096 → dropout → softmax."""
-    inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
-    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(x)
+    inputs = keras.Input(shape=input_shape, name="image")  # pixels / 255, in [0, 1] (zoo.data.normalize)
+    x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(inputs)
     x = LocalResponseNormalization(name="lrn1")(x)
     x = overlapping_pool(x, "pool1")
     x = layers.Conv2D(256, 5, padding="same", activation="relu", name="conv2")(x)

@@ -2,7 +2,7 @@
 
 Its shape follows airbench94 (Keller Jordan, KellerJordan/cifar10-airbench), the fastest known way to 94 %:
 
-- raw pixels in, scaled by 1/255 in the first layer (``rescale``), as in every zoo model, then normalized with
+- pixels / 255 in (from zoo.data's loaders, as in every zoo model), normalized first with
   CIFAR-10's channel means and standard deviations (``normalize``, constants, as airbench does);
 - a 2×2 **patch-whitening** convolution first, its kernel frozen (computed from training images by
   :func:`init_whitening`, before training: the eigenvectors of the 2×2×3 patch covariance and their negatives,
@@ -66,8 +66,8 @@ def dirac_init(conv: layers.Conv2D) -> None:
 
 
 def init_whitening(model: keras.Model, images: np.ndarray) -> None:
-    """Compute the frozen ``whiten`` layer's kernel from ``images`` (raw pixels 0-255, [N, H, W, C]), as that
-    layer sees them: after the model's layers before it (``rescale``, ``normalize``).
+    """Compute the frozen ``whiten`` layer's kernel from ``images`` (as the model takes them: pixels / 255 in [0, 1],
+    [N, H, W, C]), as that layer sees them: after the model's layers before it (``normalize``).
 
     Every 2×2×C patch of the images is a vector; the kernel holds the eigenvectors of their covariance, each
     scaled by 1/sqrt(eigenvalue + 5e-4), and their negatives (so the GELU after it passes both signs).
@@ -104,11 +104,11 @@ def cifar_cnn(
     bn_momentum: float = 0.6,
     name: str = "cifar_cnn",
 ) -> keras.Model:
-    """rescale → normalize → whiten 2×2 → GELU → [conv-pool-BN-GELU-conv-BN-GELU] × 3 → max-pool → Dropout → linear ×1/9
+    """normalize → whiten 2×2 → GELU → [conv-pool-BN-GELU-conv-BN-GELU] × 3 → max-pool → Dropout → linear ×1/9
     → softmax."""
     channels = input_shape[-1]
-    inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
-    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
+    inputs = keras.Input(shape=input_shape, name="image")  # pixels / 255, in [0, 1] (zoo.data.normalize)
+    x = inputs
     if channels == len(CIFAR10_MEAN):  # (x - mean) / std per channel, as a Rescaling: constants in the graph, so
         # every export format keeps them (tf2onnx turns Normalization's captured tensors into missing inputs)
         scale = [1 / s for s in CIFAR10_STD]

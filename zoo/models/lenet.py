@@ -32,11 +32,10 @@ def lenet5(
     activation: str = "relu",
     pooling: str = "max",
 ) -> keras.Model:
-    """rescale (x / 255) → C1 6@5×5 → S2 pool → C3 16@5×5 → S4 pool → C5 120 → F6 84 → output."""
+    """C1 6@5×5 → S2 pool → C3 16@5×5 → S4 pool → C5 120 → F6 84 → output."""
     pool = {"max": layers.MaxPooling2D, "average": layers.AveragePooling2D}[pooling]
-    inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
-    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.Conv2D(6, 5, padding="same", activation=activation, name="c1")(x)
+    inputs = keras.Input(shape=input_shape, name="image")  # pixels / 255, in [0, 1] (zoo.data.normalize)
+    x = layers.Conv2D(6, 5, padding="same", activation=activation, name="c1")(inputs)
     x = pool(2, name="s2")(x)
     x = layers.Conv2D(16, 5, activation=activation, name="c3")(x)
     x = pool(2, name="s4")(x)

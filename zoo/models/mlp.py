@@ -14,13 +14,12 @@ from zoo.registry import register
     description="MLP 784-800-400-10 baseline, after Simard et al. 2003",
 )
 def mlp(input_shape: tuple[int, int, int], num_classes: int, dropout: float = 0.0) -> keras.Model:
-    """rescale (x / 255) → Flatten → Dense(800, relu) → Dense(400, relu) → Dense(classes, softmax).
+    """Flatten → Dense(800, relu) → Dense(400, relu) → Dense(classes, softmax).
 
     ``dropout`` (default 0, off) adds Dropout after each hidden layer; it adds no parameters.
     """
-    inputs = keras.Input(shape=input_shape, name="image")  # raw pixels, 0-255
-    x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = layers.Flatten()(x)
+    inputs = keras.Input(shape=input_shape, name="image")  # pixels / 255, in [0, 1] (zoo.data.normalize)
+    x = layers.Flatten()(inputs)
     x = layers.Dense(800, activation="relu", name="fc1")(x)
     x = layers.Dropout(dropout)(x) if dropout else x
     x = layers.Dense(400, activation="relu", name="fc2")(x)
