@@ -96,7 +96,7 @@ def load(port: int, model: str, bodies: list[bytes], clients: int, total: int) -
 
 def in_process(model: str, images: np.ndarray, max_batch: int = 64) -> dict:
     """The ceiling: the served function called directly on batches of ``max_batch``, and on single images."""
-    from zoo.serving import load_served
+    from zoo.serve.protocol import load_served
 
     served = load_served(model)
     batch = np.concatenate([images] * (max_batch // len(images) + 1))[:max_batch]

@@ -34,14 +34,13 @@ def serve(models, host, port, max_batch, batch_wait_ms, batching, max_body_mb, c
     """Serve MODEL_DIR|TAG... over TensorFlow Serving's REST API (POST /v1/models/NAME:predict), with a page to
     draw on at /; each model under its tag or folder name."""
     start_tensorflow(device)
+    import zoo.serve.app
     from zoo.device import use_device
-    from zoo.serving import ServerConfig
-    from zoo.serving import serve as run
 
     use_device(device)
-    config = ServerConfig(max_batch, batch_wait_ms, batching, int(max_body_mb * (1 << 20)), cors)
+    config = zoo.serve.app.ServerConfig(max_batch, batch_wait_ms, batching, int(max_body_mb * (1 << 20)), cors)
     try:
-        run(list(models), host=host, port=port, config=config, log=click.echo)
+        zoo.serve.app.serve(list(models), host=host, port=port, config=config, log=click.echo)
     except KeyboardInterrupt:
         pass
     click.echo("Stopped.")

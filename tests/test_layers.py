@@ -11,6 +11,7 @@ FLOORS = [
     ["zoo.errors", "zoo.quiet", "zoo.card", "zoo.text"],  # words, messages and the card record
     [  # plain data and single concerns
         "zoo.checks",
+        "zoo.extras",
         "zoo.recipes",
         "zoo.arith",
         "zoo.device",
@@ -24,7 +25,10 @@ FLOORS = [
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained", "zoo.results"],  # a folder or a tag, resolved once
     ["zoo.models", "zoo.evaluation", "zoo.export", "zoo.prediction"],
-    ["zoo.kernels", "zoo.plots", "zoo.summary", "zoo.serving"],
+    ["zoo.kernels", "zoo.plots", "zoo.summary", "zoo.serve.protocol"],
+    ["zoo.serve.batching"],
+    ["zoo.serve.app"],
+    ["zoo.serve"],  # the package: its docstring only
     ["zoo.training"],
     ["zoo.bench"],  # times the training path: its model built and cast to float32 as zoo.training does
     ["zoo"],  # the package face: the public API, imported lazily

@@ -59,9 +59,19 @@ def test_cifar_cnn_small_is_cifar_cnn_at_half_width():
 
 
 def test_lenet5_classic_variant_tanh_average_pooling():
+    import keras
+
     model = models.create("lenet5", activation="tanh", pooling="average")
-    assert model.count_params() == 61_706
-    assert model.get_layer("s2").__class__.__name__ == "AveragePooling2D"
+    default = models.create("lenet5")
+    assert model.count_params() == default.count_params() == 61_706
+    for name in ("s2", "s4"):
+        assert isinstance(model.get_layer(name), keras.layers.AveragePooling2D), name
+        assert isinstance(default.get_layer(name), keras.layers.MaxPooling2D), name
+    hidden = [layer for layer in model.layers if hasattr(layer, "activation") and layer.name != "predictions"]
+    assert hidden and all(layer.activation is keras.activations.tanh for layer in hidden), [h.name for h in hidden]
+    assert all(
+        layer.activation is keras.activations.relu for layer in default.layers if layer.name in {h.name for h in hidden}
+    )
 
 
 def test_unknown_model_lists_the_known_ones():

@@ -8,15 +8,27 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from zoo import artifacts
+from zoo import artifacts, tags
 from zoo.results import model_rows, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(p.parent for p in (ROOT / "saved_models").glob("*/card.json"))
 
 
-def test_the_zoo_ships_models():
-    assert {p.name for p in SHIPPED} >= {"lenet5-mnist", "mlp-mnist"}
+@pytest.mark.parametrize("tag", tags.list_tags())
+def test_the_zoo_ships_models_that_score_their_cards_accuracy_on_real_images(tag):
+    """Each tag, loaded as a user loads it, on the first 200 real test images of its dataset (tests/data, written by
+    benchmarks/make_test_samples.py): its accuracy there within four standard errors of its card's figure."""
+    import zoo
+    from zoo import data
+
+    samples = np.load(ROOT / "tests" / "data" / "real_samples.npz")
+    model, card = zoo.load(tag)
+    images, labels = samples[f"{card.dataset}_images"], samples[f"{card.dataset}_labels"]
+    accuracy = float((model.predict(data.normalize(images), verbose=0).argmax(1) == labels).mean())
+    expected = card.metrics["test_accuracy"]
+    margin = 4 * (expected * (1 - expected) / len(labels)) ** 0.5 + 0.01
+    assert accuracy >= expected - margin, (tag, accuracy, expected)
 
 
 @pytest.mark.parametrize("model_dir", SHIPPED, ids=[p.name for p in SHIPPED])

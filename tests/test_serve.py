@@ -35,7 +35,8 @@ def digits(n: int, seed: int = 0) -> np.ndarray:
 def client():
     from starlette.testclient import TestClient
 
-    from zoo.serving import ServerConfig, create_app, load_served
+    from zoo.serve.app import ServerConfig, create_app
+    from zoo.serve.protocol import load_served
 
     served = [load_served(TAG), load_served("cifar_cnn.cifar10")]
     app = create_app(served, ServerConfig(max_body_bytes=8 << 20))
@@ -84,7 +85,7 @@ def test_metadata_gives_the_savedmodels_own_dtypes_and_shapes(client):
 
 
 def test_a_get_on_a_post_method_is_405_and_a_foreign_host_is_refused(client):
-    assert_one_line(client.get(f"/v1/models/{TAG}:predict"), 405, "predict takes POST, not GET")
+    assert_one_line(client.get(f"/v1/models/{TAG}:predict"), 405, "GET is not allowed here; this endpoint takes POST")
     assert_one_line(client.get("/healthz", headers={"Host": "evil.example:8501"}), 421, "is not served")
     assert client.get("/healthz", headers={"Host": "localhost:8501"}).status_code == 200
     assert client.get("/favicon.ico").status_code == 200
@@ -93,17 +94,17 @@ def test_a_get_on_a_post_method_is_405_and_a_foreign_host_is_refused(client):
 def test_an_upload_is_decoded_off_the_event_loop(client, monkeypatch):
     """While an upload is being decoded (held here until released), /healthz and :predict are still answered: a
     7000x7000 PNG took 1.4 s to decode on the event loop, and 8 of them stalled /healthz for 13.5 s."""
-    import zoo.serving
+    import zoo.serve.app
 
     decoding, release = threading.Event(), threading.Event()
-    prepare = zoo.serving.prepare_image
+    prepare = zoo.serve.app.prepare_image
 
     def slow_prepare(*args):
         decoding.set()
         release.wait(30)
         return prepare(*args)
 
-    monkeypatch.setattr(zoo.serving, "prepare_image", slow_prepare)
+    monkeypatch.setattr(zoo.serve.app, "prepare_image", slow_prepare)
     buf = io.BytesIO()
     Image.fromarray(digits(1)[0, ..., 0]).save(buf, "PNG")
     upload = ThreadPoolExecutor(1).submit(
@@ -247,7 +248,7 @@ def test_an_upload_that_is_not_multipart_is_refused(client):
 def test_no_cors_unless_asked(client):
     from starlette.testclient import TestClient
 
-    from zoo.serving import ServerConfig, create_app
+    from zoo.serve.app import ServerConfig, create_app
 
     plain = client.get("/healthz", headers={"Origin": "http://example.org"})
     assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
@@ -392,7 +393,7 @@ def test_oversized_headers_and_urls_disconnects_and_a_stop_mid_body_are_one_line
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    from zoo.serving import GRACEFUL_SHUTDOWN_S
+    from zoo.serve.app import GRACEFUL_SHUTDOWN_S
 
     assert time.monotonic() - stopped < GRACEFUL_SHUTDOWN_S + 10
     assert "Traceback" not in err, err

@@ -212,10 +212,12 @@ def predict(
         slots.append(len(results) - 1)
     if batch:
         probs = model.predict(normalize(np.stack(batch)), verbose=0)  # pixels / 255, as the loaders give
-        k = min(top_k, probs.shape[1])
         for slot, p in zip(slots, probs, strict=True):
-            order = np.argsort(-p)[:k]
-            results[slot].top_k = [
-                {"class_id": int(c), "class_name": names[c], "probability": float(p[c])} for c in order
-            ]
+            results[slot].top_k = best(p, names, top_k)
     return results
+
+
+def best(probs: np.ndarray, names: Sequence[str], k: int) -> list[dict[str, Any]]:
+    """The ``k`` most probable classes of one image's ``probs``, most probable first: id, name and probability."""
+    order = np.argsort(-probs, kind="stable")[: min(k, len(probs))]
+    return [{"class_id": int(c), "class_name": names[c], "probability": float(probs[c])} for c in order]
