@@ -3,7 +3,7 @@
     python benchmarks/int8_clip.py saved_models/cifar_cnn-cifar10 [--quantiles 0 1e-4 3e-5 1e-5 3e-6 1e-6]
                                    [--save benchmarks/results/int8_clip_cifar_cnn.json]
 
-Each quantile is written as ``zoo export --quantize int8`` writes it (``export.INT8_CLIP_QUANTILE`` set to it; 0 is
+Each quantile is written as ``zoo export --quantize int8`` writes it (``tflite.INT8_CLIP_QUANTILE`` set to it; 0 is
 LiteRT's own min/max calibration) and scored on 5,000 train images outside the 500 calibration ones (where the
 quantile is chosen: agreement needs no labels) and on test images 5,000-6,999; the export's own parity check, on
 the first 1,000 test images, is left to ``zoo export``.
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import keras
 
-from zoo import artifacts, data, export
+from zoo import artifacts, data
 from zoo.device import cpu_name, vector_isa
+from zoo.export import tflite
 
 
 def main() -> None:
@@ -33,15 +34,15 @@ def main() -> None:
     card = artifacts.read_card(args.model_dir)
     test, _ = data.load_arrays(card.dataset, "test", None)
     # The export calibrates on the first 500 train images of calibration_images' order: the next 5,000 never were.
-    sets = {"train_held_out": export.calibration_images(card, count=5500)[500:], "test_5000_6999": test[5000:7000]}
+    sets = {"train_held_out": tflite.calibration_images(card, count=5500)[500:], "test_5000_6999": test[5000:7000]}
     reference = {k: model.predict(data.normalize(v), batch_size=500, verbose=0).argmax(1) for k, v in sets.items()}
     rows = []
     for quantile in args.quantiles:
-        export.INT8_CLIP_QUANTILE = quantile
+        tflite.INT8_CLIP_QUANTILE = quantile
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model_int8.tflite"
-            export.write_tflite_int8(model, card, path)
-            run = export.run_tflite(path)
+            tflite.write_tflite_int8(model, card, path)
+            run = tflite.run_tflite(path)
             agree = {k: float((run(v).argmax(1) == reference[k]).mean()) for k, v in sets.items()}
         row = {"quantile": quantile, **agree}
         rows.append(row)

@@ -20,7 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo import artifacts, data, export
+from zoo import artifacts, data
+from zoo.export import tflite
 
 
 def main() -> None:
@@ -33,12 +34,12 @@ def main() -> None:
     test = images[5000:7000]
     reference = model.predict(data.normalize(test), batch_size=500, verbose=0).argmax(1)  # model.keras: pixels / 255
     card = artifacts.read_card(args.model_dir)
-    calibration = export.calibration_images(card)  # the export's own 500
+    calibration = tflite.calibration_images(card)  # the export's own 500
 
     def samples(count: int):
         return lambda: ([image[None].astype(np.float32)] for image in calibration[:count])
 
-    with export.quantizing_converters(model, card) as converter:
+    with tflite.quantizing_converters(model, card) as converter:
         debugger = tf.lite.experimental.QuantizationDebugger(converter=converter(), debug_dataset=samples(100))
         debugger.run()
         dump = io.StringIO()
@@ -61,7 +62,7 @@ def main() -> None:
             with tempfile.NamedTemporaryFile(suffix=".tflite") as f:
                 f.write(model_bytes)
                 f.flush()
-                agreement = float((export.run_tflite(f.name)(test).argmax(1) == reference).mean())
+                agreement = float((tflite.run_tflite(f.name)(test).argmax(1) == reference).mean())
             results[k] = {"agreement": agreement, "in_float": [name.split(";")[0] for name in in_float]}
             print(k, f"{100 * agreement:.2f} %", flush=True)
     print(json.dumps(results))

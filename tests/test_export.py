@@ -11,6 +11,7 @@ import pytest
 
 from zoo import export
 from zoo.errors import UsageError
+from zoo.export import tflite
 from zoo.pretrained import sha256
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -88,7 +89,7 @@ def test_saved_model_cli_shows_the_serving_layout(exported):
 @pytest.mark.parametrize("quantile", [0.0, 3e-5, 1e-3, 0.1, 0.5])
 def test_tail_quantiles_are_numpys_quantiles(quantile):
     pieces = [np.random.default_rng(i).standard_t(3, size=n) for i, n in enumerate((1, 700, 5000, 33, 2))]
-    tails = export.TailQuantiles(sum(map(len, pieces)), quantile)
+    tails = tflite.TailQuantiles(sum(map(len, pieces)), quantile)
     for piece in pieces:
         tails.add(piece)
     expected = np.quantile(np.concatenate(pieces), [quantile, 1 - quantile])
@@ -105,7 +106,7 @@ def _int8_activation_scales(model_dir, tmp_path, name) -> list[float]:
 
     model = keras.saving.load_model(model_dir / "model.keras", compile=False, safe_mode=True)
     path = tmp_path / f"{name}.tflite"
-    export.write_tflite_int8(model, artifacts.read_card(model_dir), path)
+    tflite.write_tflite_int8(model, artifacts.read_card(model_dir), path)
     details = tf.lite.Interpreter(model_path=str(path)).get_tensor_details()
     return [d["quantization"][0] for d in sorted(details, key=lambda d: d["index"]) if d["dtype"] == np.int8]
 
@@ -116,13 +117,13 @@ def test_int8_activation_ranges_are_clipped_at_quantiles(tiny_data, trained_lene
     original = calibrator.Calibrator.calibrate
     clipped = _int8_activation_scales(trained_lenet, tmp_path, "clipped")
     assert calibrator.Calibrator.calibrate is original  # the patch lasts only as long as the conversion
-    monkeypatch.setattr(export, "INT8_CLIP_QUANTILE", 0.0)
+    monkeypatch.setattr(tflite, "INT8_CLIP_QUANTILE", 0.0)
     min_max = _int8_activation_scales(trained_lenet, tmp_path, "min_max")
     assert len(clipped) == len(min_max) >= 5
     assert all(c <= m * (1 + 1e-6) for c, m in zip(clipped, min_max, strict=True))
     assert sum(c < 0.999 * m for c, m in zip(clipped, min_max, strict=True)) >= 3, str((clipped, min_max))
     # On a TensorFlow it was not tested on, the private calibrator is left alone: min/max ranges.
-    monkeypatch.setattr(export, "INT8_CLIP_QUANTILE", 3e-5)
+    monkeypatch.setattr(tflite, "INT8_CLIP_QUANTILE", 3e-5)
     monkeypatch.setattr(export, "CLIP_TESTED_TF", ("0.0.",))
     assert _int8_activation_scales(trained_lenet, tmp_path, "untested") == min_max
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from zoo import models
-from zoo.export import taking_raw_pixels
-from zoo.fold import fold
+from zoo.export.fold import fold
+from zoo.export.tflite import taking_raw_pixels
 
 
 def _with_trained_statistics(model: keras.Model, seed: int = 0) -> keras.Model:

@@ -18,13 +18,15 @@ FLOORS = [
         "zoo.distribute",
         "zoo.registry",
         "zoo.artifacts",
-        "zoo.fold",
         "zoo.fastops",
     ],
     ["zoo.data", "zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained", "zoo.results"],  # a folder or a tag, resolved once
-    ["zoo.models", "zoo.evaluation", "zoo.export", "zoo.prediction"],
+    ["zoo.models", "zoo.evaluation", "zoo.prediction", "zoo.export.fold"],
+    ["zoo.export.tflite"],
+    ["zoo.export.formats"],
+    ["zoo.export"],  # the package face: its formats and export()
     ["zoo.kernels", "zoo.plots", "zoo.summary", "zoo.serve.protocol"],
     ["zoo.serve.batching"],
     ["zoo.serve.app"],

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from zoo import export
+from zoo.export import formats
 
 
 def tree(path):
@@ -214,8 +215,10 @@ def test_a_read_only_model_folder_exports_elsewhere_and_stays_as_it_was(
 ):
     from zoo.errors import UsageError
 
-    real = export.os.access
-    monkeypatch.setattr(export.os, "access", lambda p, mode: False if str(p) == str(copy_of_trained) else real(p, mode))
+    real = formats.os.access
+    monkeypatch.setattr(
+        formats.os, "access", lambda p, mode: False if str(p) == str(copy_of_trained) else real(p, mode)
+    )
     with pytest.raises(UsageError, match="is not writable: the exports could not be recorded in its card"):
         export.export(copy_of_trained, ["tflite"], log=lambda *a: None)
     before = tree(copy_of_trained)
