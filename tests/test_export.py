@@ -100,14 +100,13 @@ def test_tail_quantiles_are_numpys_quantiles(quantile):
 def _int8_activation_scales(model_dir, tmp_path, name) -> list[float]:
     """Each int8 activation tensor's quantization step in a fresh int8 export of ``model_dir``, in graph order."""
     import keras
-    import tensorflow as tf
 
     from zoo import artifacts
 
     model = keras.saving.load_model(model_dir / "model.keras", compile=False, safe_mode=True)
     path = tmp_path / f"{name}.tflite"
     tflite.write_tflite_int8(model, artifacts.read_card(model_dir), path)
-    details = tf.lite.Interpreter(model_path=str(path)).get_tensor_details()
+    details = tflite.tflite_interpreter(model_path=str(path)).get_tensor_details()
     return [d["quantization"][0] for d in sorted(details, key=lambda d: d["index"]) if d["dtype"] == np.int8]
 
 
@@ -124,7 +123,7 @@ def test_int8_activation_ranges_are_clipped_at_quantiles(tiny_data, trained_lene
     assert sum(c < 0.999 * m for c, m in zip(clipped, min_max, strict=True)) >= 3, str((clipped, min_max))
     # On a TensorFlow it was not tested on, the private calibrator is left alone: min/max ranges.
     monkeypatch.setattr(tflite, "INT8_CLIP_QUANTILE", 3e-5)
-    monkeypatch.setattr(export, "CLIP_TESTED_TF", ("0.0.",))
+    monkeypatch.setattr(tflite, "CLIP_TESTED_TF", ("0.0.",))
     assert _int8_activation_scales(trained_lenet, tmp_path, "untested") == min_max
 
 
