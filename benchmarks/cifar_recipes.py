@@ -8,7 +8,7 @@
 Each run is zoo's own ``train(MODEL, "cifar10", ...)`` (MODEL: one with a CIFAR-10 tag, cifar_cnn by default)
 with the named recipe (``--set lookahead=0`` changes a field of it: an ablation) into
 ``benchmarks/runs/NAME-seedS/``, which keeps the card, history and curves (the weights only with
-``--keep-weights``); ``zoo results`` reads them. ``--original`` also scores each model on an .npz of test images
+``--keep-weights``); ``results.py`` reads them. ``--original`` also scores each model on an .npz of test images
 with their original pixels (``x``, ``y``) and records that figure in its card (reported, never selected on). Run
 them one at a time on a quiet machine: the cards record training seconds.
 """

@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of every peer")
     parser.add_argument("--torch-python", default=None, help="a Python with torch installed (default: skip torch)")
     parser.add_argument("--profile", action="store_true", help="also time the training step's main ops")
-    parser.add_argument("--save", default=None, help="write the comparison as JSON (for `zoo results`)")
+    parser.add_argument("--save", default=None, help="write the comparison as JSON (for benchmarks/results.py)")
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 

@@ -80,7 +80,6 @@ for command in (
     learn.visualize,
     learn.plot,
     train.bench,
-    catalog.results,
     serve.serve,
     data.data,
 ):

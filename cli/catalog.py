@@ -1,4 +1,4 @@
-"""``zoo list``, ``zoo info``, ``zoo summary``, ``zoo results``: what zoo holds."""
+"""``zoo list``, ``zoo info``, ``zoo summary``: what zoo holds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import click
 
 from cli.options import (
     echo_table,
-    output_folder_callback,
     percent,
     start_tensorflow,
 )
@@ -129,28 +128,3 @@ def summary(model, dataset, input_shape, classes) -> None:
     from zoo.summary import summary_of
 
     click.echo(summary_of(model, dataset, input_shape, classes))
-
-
-@click.command()
-@click.argument("models_dir", default="saved_models")
-@click.option(
-    "--bench-dir",
-    default="benchmarks/results",
-    show_default=True,
-    help="Folder of `zoo bench --save` JSON files to include.",
-)
-@click.option(
-    "--output",
-    "-o",
-    default=".",
-    show_default=True,
-    callback=output_folder_callback,
-    help="Folder to write RESULTS.md and results.csv into.",
-)
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if RESULTS.md or results.csv is out of date.")
-def results(models_dir, bench_dir, output, check) -> None:
-    """Write RESULTS.md and results.csv from the cards of the saved models (and the saved benchmarks)."""
-    from zoo.results import write_results
-
-    for path, state in write_results(models_dir, bench_dir, output, check=check):
-        click.echo(f"{path}: {state}")

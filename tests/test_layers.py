@@ -22,7 +22,7 @@ FLOORS = [
     ],
     ["zoo.data", "zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
-    ["zoo.pretrained", "zoo.results"],  # a folder or a tag, resolved once
+    ["zoo.pretrained"],  # a folder or a tag, resolved once
     ["zoo.models", "zoo.evaluation", "zoo.prediction", "zoo.export.fold"],
     ["zoo.export.tflite"],
     ["zoo.export.formats"],

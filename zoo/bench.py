@@ -26,7 +26,6 @@ from zoo.device import (
     vector_isa,
 )
 from zoo.optim import compile_model
-from zoo.results import options
 from zoo.tags import get_recipe
 from zoo.training import as_float32, build_model
 
@@ -155,3 +154,13 @@ def format_report(r: dict[str, Any]) -> str:
         f"latency    p50 {r['latency_ms_p50']:.2f} ms, p99 {r['latency_ms_p99']:.2f} ms  (batch 1)",
     ]
     return "\n".join(lines)
+
+
+def options(r: dict[str, Any]) -> str:
+    """The settings a figure was measured with, in words."""
+    onednn = {True: "on", False: "off"}.get(r.get("onednn"), "not recorded")
+    return (
+        f"batch {r['batch_size']}, {r.get('precision', 'float32')}, oneDNN {onednn}, "
+        f"XLA {'on' if r['jit_compile'] else 'off'}, steps/execution {r.get('steps_per_execution', 1)}, "
+        f"augment {'+'.join(r['augment']) or 'none'}"
+    )
