@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
-from zoo import artifacts, data, models  # noqa: E402
+from zoo import artifacts, atomic, data, models  # noqa: E402
 from zoo.card import SCHEMA_VERSION  # noqa: E402
 from zoo.registry import PREPROCESSING  # noqa: E402
 
@@ -45,7 +45,7 @@ def resave(folder: Path, data_dir: str | None) -> None:
     extra = {name: (folder / name).read_bytes() for name in ("curves.png",) if (folder / name).is_file()}
     history = artifacts.read_history(folder) if (folder / artifacts.HISTORY_FILE).is_file() else None
     artifacts.save(folder, new, card, history, overwrite=True, extra_files=extra)
-    digest = artifacts.sha256(folder / artifacts.MODEL_FILE)
+    digest = atomic.sha256(folder / artifacts.MODEL_FILE)
     print(f"{folder}: re-saved, max |dprob| {gap:.2e} on {len(images)} images; sha256 {digest}")
 
 

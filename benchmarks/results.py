@@ -20,7 +20,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from zoo import tags  # noqa: E402
-from zoo.artifacts import CARD_FILE, HISTORY_FILE, atomic_write_text, read_card, read_history  # noqa: E402
+from zoo.artifacts import CARD_FILE, HISTORY_FILE, read_card, read_history  # noqa: E402
+from zoo.atomic import atomic_write_text  # noqa: E402
 from zoo.bench import options  # noqa: E402
 from zoo.device import isa_of  # noqa: E402
 from zoo.errors import UsageError, ZooError  # noqa: E402

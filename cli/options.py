@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from zoo.artifacts import check_file_output, check_writable
+from zoo.atomic import check_file_output, check_writable
 from zoo.device import DEVICES, PRECISIONS
 from zoo.errors import UsageError
 from zoo.quiet import import_tensorflow

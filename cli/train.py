@@ -157,7 +157,7 @@ def bench(
 ) -> None:
     """Training images/s, inference images/s at batch 1 and 256, and batch-1 latency p50/p99, with the machine."""
     start_tensorflow(device)
-    from zoo.artifacts import atomic_write_text
+    from zoo.atomic import atomic_write_text
     from zoo.bench import bench as run
     from zoo.bench import format_report
 

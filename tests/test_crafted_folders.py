@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error, run
 
-from zoo import artifacts
-from zoo.artifacts import sha256
+from zoo import artifacts, atomic
+from zoo.atomic import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def plant_journal(model_dir: Path, victim: Path, marked: bool = True) -> Path:
     work = model_dir / ".export.999999.crafted.tmp"  # pid 999999: no such process
     work.mkdir()
     if marked:
-        (work / artifacts.STAGING_MARKER).touch()
+        (work / atomic.STAGING_MARKER).touch()
     (work / "card.json.new").write_text("{}")
     (work / "old.0").write_text("the attacker's file")
     journal = {
@@ -104,25 +104,25 @@ def test_a_cached_tag_folder_with_a_crafted_journal_changes_nothing(tmp_path, vi
 def test_a_read_of_a_folder_left_mid_swap_sees_the_new_version_and_moves_nothing(tmp_path):
     dest = tmp_path / "model"
     work = tmp_path / ".model.abc.tmp"
-    (work / artifacts.SWAP_OLD).mkdir(parents=True)
+    (work / atomic.SWAP_OLD).mkdir(parents=True)
     (work / "model").mkdir()
     card = {"model": "lenet5", "dataset": "mnist", "input_shape": [28, 28, 1], "num_classes": 10, "seed": 2}
     (work / "model" / "card.json").write_text(json.dumps(card))
     before = tree_state(tmp_path)
     assert artifacts.read_card(dest).seed == 2
     assert tree_state(tmp_path) == before
-    with artifacts.writing(dest):  # a writer finishes the swap
+    with atomic.writing(dest):  # a writer finishes the swap
         pass
     assert artifacts.read_card(dest).seed == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
 def test_a_linked_swap_folder_never_moves_files_in(tmp_path, victim):
     """``.model.x.tmp`` as a link to a folder holding ``.old`` and ``model``: not zoo's swap, nothing moves."""
-    (victim / artifacts.SWAP_OLD).mkdir()
+    (victim / atomic.SWAP_OLD).mkdir()
     (victim / "model").mkdir()
     (tmp_path / ".model.x.tmp").symlink_to(victim)
     outside = tree_state(victim)
-    with artifacts.writing(tmp_path / "model"):
+    with atomic.writing(tmp_path / "model"):
         pass
     assert tree_state(victim) == outside and not (tmp_path / "model").exists()
 

@@ -22,8 +22,8 @@ import pytest
 from conftest import assert_one_line_error, run, synthetic_images
 
 import zoo
-from zoo import artifacts, pretrained
-from zoo.artifacts import sha256
+from zoo import artifacts, atomic, pretrained
+from zoo.atomic import sha256
 from zoo.errors import ModelFileError, ZooError
 from zoo.export import export
 
@@ -121,14 +121,14 @@ def test_card_and_exports_change_together_or_not_at_all(exported_keras, monkeypa
 
         monkeypatch.setattr(os, "replace", no_card)
     else:
-        write = artifacts.atomic_write_text
+        write = atomic.atomic_write_text
 
         def full(path, text):
             if str(path).endswith("card.json.new"):
                 raise OSError(28, "No space left on device")
             return write(path, text)
 
-        monkeypatch.setattr(artifacts, "atomic_write_text", full)
+        monkeypatch.setattr(atomic, "atomic_write_text", full)
     with pytest.raises(ZooError, match="could not record the exports .*; nothing was changed"):
         export(exported_keras, ["keras", "tflite"], **QUIET)
     assert folder_state(exported_keras) == before
@@ -140,7 +140,7 @@ def test_a_commit_killed_midway_is_rolled_back_by_the_next_writer(exported_keras
     before = folder_state(exported_keras)
     work = exported_keras / ".export.999999.dead.tmp"  # pid 999999: no such process
     work.mkdir()
-    (work / artifacts.STAGING_MARKER).touch()
+    (work / atomic.STAGING_MARKER).touch()
     (work / "card.json.new").write_text("{}")
     os.replace(exported_keras / "export.keras", work / "old.0")
     (exported_keras / "export.keras").write_bytes(b"the new, never recorded export")
@@ -149,7 +149,7 @@ def test_a_commit_killed_midway_is_rolled_back_by_the_next_writer(exported_keras
     crashed = folder_state(exported_keras)
     zoo.load(exported_keras)
     assert folder_state(exported_keras) == crashed, "a read never writes"
-    with artifacts.writing(exported_keras):
+    with atomic.writing(exported_keras):
         pass
     assert folder_state(exported_keras) == before
 
@@ -301,11 +301,11 @@ def test_a_killed_exports_staging_folder_is_removed_by_the_next_writer(exported_
     before = folder_state(exported_keras)
     leftover = exported_keras / ".export.999999.x.tmp"
     leftover.mkdir()
-    (leftover / artifacts.STAGING_MARKER).touch()
+    (leftover / atomic.STAGING_MARKER).touch()
     (leftover / "model.tflite").write_bytes(b"half written")
     zoo.load(exported_keras)
     assert leftover.exists(), "a read never writes"
-    with artifacts.writing(exported_keras):
+    with atomic.writing(exported_keras):
         pass
     assert not leftover.exists() and folder_state(exported_keras) == before
 

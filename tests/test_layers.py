@@ -17,9 +17,10 @@ FLOORS = [
         "zoo.device",
         "zoo.distribute",
         "zoo.registry",
-        "zoo.artifacts",
+        "zoo.atomic",
         "zoo.fastops",
     ],
+    ["zoo.artifacts"],  # the model folder: its files, card and safe loading, written through zoo.atomic
     ["zoo.data", "zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained"],  # a folder or a tag, resolved once

@@ -65,14 +65,15 @@ SWAP_CHILD = """
 import json, os, sys
 from pathlib import Path
 from zoo import artifacts
+from zoo import atomic
 dest = Path(sys.argv[1])
 real = os.replace
 def replace(src, dst):
-    if Path(dst) == dest and (Path(src).parent / artifacts.SWAP_OLD).exists():
+    if Path(dst) == dest and (Path(src).parent / atomic.SWAP_OLD).exists():
         os._exit(9)  # killed between the two renames of the swap
     real(src, dst)
 os.replace = replace
-with artifacts.atomic_dir(dest, overwrite=True) as tmp:
+with atomic.atomic_dir(dest, overwrite=True) as tmp:
     (tmp / "card.json").write_text(json.dumps({**CARD, "seed": 2}))
 """.replace("CARD", repr(CARD))
 
@@ -81,7 +82,7 @@ def test_a_swap_killed_between_its_renames_is_read_as_new_and_finished_by_the_ne
     import subprocess
     import sys
 
-    from zoo import artifacts
+    from zoo import artifacts, atomic
 
     dest = tmp_path / "model"
     dest.mkdir()
@@ -91,7 +92,7 @@ def test_a_swap_killed_between_its_renames_is_read_as_new_and_finished_by_the_ne
     assert not dest.exists(), "the kill left no model at the destination"
     assert artifacts.read_card(dest).seed == 2  # a read finds the complete new version where it is
     assert not dest.exists(), "a read moves nothing"
-    with artifacts.writing(dest):  # the next writer finishes the swap
+    with atomic.writing(dest):  # the next writer finishes the swap
         pass
     assert artifacts.read_card(dest).seed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
@@ -100,7 +101,7 @@ def test_a_swap_killed_between_its_renames_is_read_as_new_and_finished_by_the_ne
 def test_a_failed_second_rename_puts_the_previous_folder_back(tmp_path, monkeypatch):
     import os
 
-    from zoo import artifacts
+    from zoo import atomic
 
     dest = tmp_path / "model"
     dest.mkdir()
@@ -114,10 +115,10 @@ def test_a_failed_second_rename_puts_the_previous_folder_back(tmp_path, monkeypa
             raise OSError(28, "No space left on device")
         real(src, dst)
 
-    monkeypatch.setattr(artifacts.os, "replace", replace)
-    with pytest.raises(OSError), artifacts.atomic_dir(dest, overwrite=True) as tmp:
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OSError), atomic.atomic_dir(dest, overwrite=True) as tmp:
         (tmp / "card.json").write_text("v2")
-    monkeypatch.setattr(artifacts.os, "replace", real)
+    monkeypatch.setattr(atomic.os, "replace", real)
     assert (dest / "card.json").read_text() == "v1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 

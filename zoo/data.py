@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo.artifacts import process_alive
+from zoo.atomic import process_alive
 from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownNameError, UsageError, first_line
 
 if TYPE_CHECKING:

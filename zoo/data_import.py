@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo.artifacts import file_problem, process_alive
+from zoo.atomic import file_problem, process_alive
 from zoo.data import check_name, list_datasets, tfds_temp_files
 from zoo.errors import UsageError, ZooError, first_line
 
@@ -392,7 +392,7 @@ def _import_lock(data_root: Path, name: str):
     """One zoo import of a dataset at a time in a data folder (``.zoo-import-<name>.lock`` beside its folder)."""
     import fcntl
 
-    from zoo.artifacts import open_lock_file
+    from zoo.atomic import open_lock_file
 
     data_root.mkdir(parents=True, exist_ok=True)
     path = data_root / f".zoo-import-{name}.lock"

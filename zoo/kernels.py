@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.artifacts import atomic_file
+from zoo.atomic import atomic_file
 from zoo.errors import UnknownNameError, UsageError
 from zoo.prediction import to_pil
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from zoo import artifacts, data, pretrained
+from zoo import artifacts, atomic, data, pretrained
 from zoo.errors import UsageError
 from zoo.prediction import DARK_BACKGROUND_DATASETS, prepare_image
 
@@ -68,7 +68,7 @@ def plot_runs(run_dirs: list[str | Path], output: str | Path) -> Path:
             raise UsageError(f"{run_dir} has no {artifacts.HISTORY_FILE}: not a zoo run folder")
         label = name if names.count(name) == 1 else str(run_dir)  # two runs of one name: label by their paths
         runs[label] = artifacts.read_history(run_dir)
-    with artifacts.atomic_file(output) as tmp:
+    with atomic.atomic_file(output) as tmp:
         tmp.write_bytes(curves_png(runs))
     return Path(output)
 
@@ -151,5 +151,5 @@ def visualize(
 
 
 def _write(path: Path, png: bytes) -> Path:
-    artifacts.atomic_write_bytes(path, png)
+    atomic.atomic_write_bytes(path, png)
     return path

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo import artifacts, tags
-from zoo.artifacts import sha256
+from zoo.atomic import sha256
 from zoo.card import ModelCard
 from zoo.errors import ModelFileError, ZooError
 from zoo.recipes import Recipe

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from zoo.artifacts import atomic_write_text, is_real_dir, open_lock_file
+from zoo.atomic import atomic_write_text, is_real_dir, open_lock_file
 from zoo.errors import UsageError, ZooError, first_line
 from zoo.quiet import muted_stderr
 

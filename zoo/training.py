@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import artifacts, data, distribute, fastops, models, runstate
+from zoo import artifacts, atomic, data, distribute, fastops, models, runstate
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
 from zoo.device import PRECISIONS, choose_precision, is_cpu, library_versions, onednn_enabled, use_device, vector_isa
@@ -240,7 +240,7 @@ def open_run_state(
         )
     state = runstate.RunState.open(run_dir)
     stored = {**run_params, "command": saved_command or command} if (saved_command or command) else run_params
-    artifacts.atomic_write_text(run_dir / "run.json", json.dumps(stored))
+    atomic.atomic_write_text(run_dir / "run.json", json.dumps(stored))
     return state
 
 

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo import artifacts, data, extras
-from zoo.artifacts import sha256
+from zoo import artifacts, atomic, data, extras
+from zoo.atomic import sha256
 from zoo.errors import UsageError, ZooError, first_line, raise_if_interrupted
 from zoo.export.tflite import run_tflite, taking_raw_pixels, write_tflite, write_tflite_int8, write_tflite_int16x8
 from zoo.pretrained import resolve, search_dirs
@@ -255,7 +255,7 @@ def export(
     if out_dir.resolve() == Path(model_dir).resolve():
         if not os.access(model_dir, os.W_OK):
             raise UsageError(f"{model_dir} is not writable: the exports could not be recorded in its card")
-        with artifacts.writing(model_dir, log):  # one writer at a time: a `zoo train --overwrite` swap waits
+        with atomic.writing(model_dir, log):  # one writer at a time: a `zoo train --overwrite` swap waits
             return _export(Path(model_dir), formats, data_dir, parity_count, log)
     if Path(model_dir).resolve() in out_dir.resolve().parents:
         raise UsageError(
@@ -266,12 +266,12 @@ def export(
     if (out_dir / artifacts.CARD_FILE).is_file():  # a model folder there: the same model's, exported again
         if sha256(out_dir / artifacts.MODEL_FILE) != model_sha:
             raise UsageError(f"output {out_dir} holds another model; name a new folder for the exports")
-        with artifacts.writing(out_dir, log):
+        with atomic.writing(out_dir, log):
             return _export(out_dir, formats, data_dir, parity_count, log)
-    empty = artifacts.is_real_dir(out_dir) and not any(out_dir.iterdir())
+    empty = atomic.is_real_dir(out_dir) and not any(out_dir.iterdir())
     artifacts.check_model_output(out_dir, overwrite=empty)
     log(f"Exporting into a new model folder {out_dir} (a copy of {model_dir}'s model and card)")
-    with artifacts.writing(out_dir, log), artifacts.atomic_dir(out_dir, overwrite=empty) as tmp:
+    with atomic.writing(out_dir, log), atomic.atomic_dir(out_dir, overwrite=empty) as tmp:
         source = artifacts.readable(model_dir)
         for name in (artifacts.MODEL_FILE, artifacts.HISTORY_FILE, "curves.png"):
             if (source / name).is_file():
@@ -300,7 +300,7 @@ def _export(model_dir: Path, formats, data_dir, parity_count, log, shown: Path |
     results = {}
     # Every format is written and checked in a staging folder first; then the ones that passed replace their files
     # and the card records them, together (artifacts.commit_with_card). A failure before that changes nothing.
-    staging = artifacts.staging_dir(model_dir, "export")
+    staging = atomic.staging_dir(model_dir, "export")
     try:
         for name in formats:
             fmt = FORMATS[name]
