@@ -85,7 +85,7 @@ CASES = [
     (["summary", "lenet5", "--input-shape", "28,28"], 2, "input shape must be H,W,C with positive sizes, got (28, 28)"),
     (["summary", "lenet5", "--input-shape", "a,b,c"], 2, "--input-shape must be H,W,C integers like 32,32,3"),
     (["summary", "lenet5", "--input-shape", "0,28,1"], 2, "must be H,W,C with positive sizes, got (0, 28, 1)"),
-    (["summary", "lenet5", "--input-shape", "8,8,1"], 2, "lenet5 needs images of at least 12x12, got 8x8"),
+    (["summary", "lenet5", "--input-shape", "8,8,1"], 2, "lenet5 needs images of at least 12x12; got 8x8"),
     (["summary", "lenet5", "--classes", "0"], 2, "'--classes': 0 is not in the range 2<=x<=100000"),
     (["summary", "lenet5", "--classes", "-4"], 2, "-4 is not in the range 2<=x<=100000"),
     (["summary", "mlp", "--input-shape", "1000000,1000000,3"], 2, "input images may be at most 4096x4096"),

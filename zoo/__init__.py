@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the names __getattr__ imports on first use
     from zoo.evaluation import evaluate
-    from zoo.models import create_model, list_models
+    from zoo.factory import create_model
+    from zoo.models import list_models
     from zoo.prediction import predict
     from zoo.pretrained import load
     from zoo.tags import list_tags as list_pretrained
@@ -48,7 +49,7 @@ from zoo.quiet import import_tensorflow  # noqa: E402  (after the environment ab
 _API = {
     "list_models": "zoo.models",  # registered model names
     "list_pretrained": ("zoo.tags", "list_tags"),  # pretrained tags, with no TensorFlow
-    "create_model": "zoo.models",
+    "create_model": "zoo.factory",
     "train": "zoo.training",
     "evaluate": "zoo.evaluation",
     "load": "zoo.pretrained",

@@ -97,6 +97,15 @@ def get_config(name: str) -> ModelConfig:
         raise UnknownNameError("model", name, list_models()) from None
 
 
+def check_fits(name: str, shape: tuple[int, ...], source: str | None = None) -> None:
+    """Model ``name``'s minimum input size against images of ``shape`` (those of dataset ``source``, if given):
+    the one check, before a model is built or any data is read."""
+    size = get_config(name).min_input_size
+    if min(shape[:2]) < size:
+        what = f"{source} has" if source else "got"
+        raise UsageError(f"{name} needs images of at least {size}x{size}; {what} {shape[0]}x{shape[1]}")
+
+
 def create(
     name: str,
     input_shape: tuple[int, int, int] | None = None,
@@ -109,11 +118,7 @@ def create(
     classes = int(config.num_classes if num_classes is None else num_classes)
     if len(shape) != 3 or min(shape) < 1:
         raise UsageError(f"input shape must be H,W,C with positive sizes, got {shape}")
-    if min(shape[:2]) < config.min_input_size:
-        raise UsageError(
-            f"{name} needs images of at least {config.min_input_size}x{config.min_input_size}, "
-            f"got {shape[0]}x{shape[1]}"
-        )
+    check_fits(name, shape)
     if max(shape[:2]) > MAX_SIDE:
         raise UsageError(f"input images may be at most {MAX_SIDE}x{MAX_SIDE}, got {shape[0]}x{shape[1]}")
     if shape[2] > 64:

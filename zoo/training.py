@@ -62,17 +62,6 @@ def check_not_shipped(out: Path, named: bool, overwrite: bool, log) -> None:
     log(f"Replacing the shipped weights of {tag} in {out}; to get them back, {restore_hint(out)}")
 
 
-def check_fits(model_name: str, dataset: str) -> None:
-    """A model's minimum input size against a dataset's image size, before any data is read."""
-    config = models.get_config(model_name)
-    shape = data.get_info(dataset).input_shape
-    if min(shape[:2]) < config.min_input_size:
-        raise UsageError(
-            f"{model_name} needs images of at least {config.min_input_size}x{config.min_input_size}; "
-            f"{dataset} has {shape[0]}x{shape[1]}"
-        )
-
-
 class Diverged(ZooError, RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept for resuming with other settings."""
 
@@ -354,7 +343,7 @@ def train(
     config = models.get_config(model)
     dataset = config.default_dataset if dataset is None else dataset
     check_type("dataset", dataset, str)
-    check_fits(model, dataset)
+    models.check_fits(model, data.get_info(dataset).input_shape, dataset)  # before any data is read
     check_type("recipe", recipe, str, Recipe)
     check_int("epochs", epochs, 1, MAX_EPOCHS)
     check_int("batch_size", batch_size, 1, MAX_BATCH)

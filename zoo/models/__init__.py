@@ -1,58 +1,15 @@
-"""Building models: every registered builder (importing this starts TensorFlow, quietly) and ``create_model``.
+"""The builders, one family a module; importing this registers them all (and starts TensorFlow, quietly). Models
+are built through the registry (``models.create``) or, by name or tag with pretrained weights, :mod:`zoo.factory`.
 
 >>> from zoo import models
 >>> models.create("lenet5", input_shape=(32, 32, 3), num_classes=10)   # a fresh, untrained model
->>> models.create_model("lenet5.mnist", pretrained=True)             # the tag's trained weights
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from zoo.quiet import import_tensorflow
 
 import_tensorflow()  # the builders import Keras: start TensorFlow without its C++ chatter first
 
-from zoo import artifacts, data, tags  # noqa: E402
-from zoo.errors import UsageError  # noqa: E402
 from zoo.models import alexnet, cifar_cnn, lenet, mlp  # noqa: E402,F401  (each registers its builder)
-from zoo.pretrained import locate  # noqa: E402
-from zoo.registry import PREPROCESSING, ModelConfig, create, get_config, list_models  # noqa: E402,F401
-
-if TYPE_CHECKING:
-    import keras
-
-
-def create_model(
-    name: str,
-    input_shape: tuple[int, int, int] | None = None,
-    num_classes: int | None = None,
-    *,
-    pretrained: bool = False,
-    **kwargs: Any,
-) -> keras.Model:
-    """Build ``name``, a model (``"lenet5"``) or a pretrained tag (``"lenet5.mnist"``: built for that dataset's
-    images and classes), as an uncompiled Keras model that takes pixels / 255 (``zoo.data.normalize``); with
-    ``pretrained=True``, with the tag's trained weights (SHA-256 checked; a model name means its default tag)."""
-    model_name, _, dataset = name.partition(".")
-    if not pretrained:
-        if dataset:
-            tags.get_tag(name)  # an unknown tag fails here, listing the known ones
-            info = data.get_info(dataset)
-            input_shape = input_shape or info.input_shape
-            num_classes = num_classes or info.num_classes
-        return create(model_name, input_shape=input_shape, num_classes=num_classes, **kwargs)
-    tag = tags.get_tag(name)
-    if kwargs:
-        raise UsageError(
-            f"pretrained {tag.name} is built as it was trained: builder arguments "
-            f"({', '.join(f'`{k}`' for k in kwargs)}) do not apply; pass `pretrained=False`"
-        )
-    model, card = artifacts.load(locate(tag.name))
-    wanted = (tuple(input_shape or card.input_shape), int(num_classes or card.num_classes))
-    if wanted != (tuple(card.input_shape), card.num_classes):
-        raise UsageError(
-            f"pretrained {tag.name} takes {'x'.join(map(str, card.input_shape))} images and "
-            f"gives {card.num_classes} classes; pass `pretrained=False` to build for other shapes"
-        )
-    return model
+from zoo.registry import PREPROCESSING, ModelConfig, check_fits, create, get_config, list_models  # noqa: E402,F401
