@@ -1,4 +1,4 @@
-"""Faults, round three: a model folder has one writer at a time, card and exports change together or not at all, a
+"""A model folder's faults: one writer at a time, card and exports change together or not at all, a
 card is checked against its model, bombs and special files are refused, interrupted work leaves nothing behind."""
 
 import dataclasses
