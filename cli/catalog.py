@@ -20,16 +20,10 @@ from zoo.text import printable
 @click.option("--json", "as_json", is_flag=True, help="Print the same as JSON.")
 def list_cmd(recipes, as_json) -> None:
     """List the models, the pretrained tags (with their test accuracy) and the datasets."""
-    from zoo import data, tags
-
     if recipes:
-        from zoo.recipes import describe
+        from zoo.tags import recipe_rows
 
-        rows = [
-            {"model": m, "dataset": d, "recipe": n, "target": tags.find_tag(m, d).target if n == "default" else None}
-            | {"description": describe(r), "fields": r.to_dict()}
-            for m, d, n, r in tags.all_recipes()
-        ]
+        rows = recipe_rows()
         if as_json:
             click.echo(json.dumps(rows, indent=2))
             return
@@ -41,27 +35,9 @@ def list_cmd(recipes, as_json) -> None:
         return
 
     start_tensorflow()
-    from zoo import models
-    from zoo.pretrained import tag_rows
+    import zoo.catalog
 
-    listing = {
-        "models": [
-            {
-                "name": name,
-                "params": config.params,
-                "input_shape": list(config.input_shape),
-                "num_classes": config.num_classes,
-                "default_dataset": config.default_dataset,
-                "description": config.description,
-            }
-            for name, config in ((n, models.get_config(n)) for n in models.list_models())
-        ],
-        "pretrained": tag_rows(),
-        "datasets": [
-            {"name": i.name, "input_shape": list(i.input_shape), "num_classes": i.num_classes}
-            for i in (data.get_info(n) for n in data.list_datasets())
-        ],
-    }
+    listing = zoo.catalog.listing()
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return

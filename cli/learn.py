@@ -46,9 +46,9 @@ def kernels(image, kernel, output) -> None:
 def visualize(model_dir, image, index, output, data_dir) -> None:
     """PNG grids of the first conv layer's filters and of every conv layer's activation maps for one input."""
     start_tensorflow()
-    from zoo.plots import visualize as run
+    import zoo.plots
 
-    for path in run(model_dir, output, image=image, index=index, data_dir=data_dir):
+    for path in zoo.plots.visualize(model_dir, output, image=image, index=index, data_dir=data_dir):
         click.echo(path)
 
 

@@ -99,11 +99,11 @@ def train(
 ) -> None:
     """Train MODEL and save it with its card; an interrupted run resumes when started again."""
     start_tensorflow(device)
-    from zoo.training import train as run
+    import zoo.training
 
     command = command_line()
     try:
-        run(
+        zoo.training.train(
             model,
             dataset,
             recipe=recipe_name,
@@ -157,11 +157,11 @@ def bench(
 ) -> None:
     """Training images/s, inference images/s at batch 1 and 256, and batch-1 latency p50/p99, with the machine."""
     start_tensorflow(device)
+    import zoo.bench
     from zoo.atomic import atomic_write_text
-    from zoo.bench import bench as run
     from zoo.bench import format_report
 
-    result = run(
+    result = zoo.bench.bench(
         model,
         dataset,
         batch_size=batch_size,

@@ -31,11 +31,13 @@ def evaluate(model_dir, dataset, as_json, tta, device, data_dir) -> None:
     """Score MODEL_DIR (a saved-model folder or a pretrained tag such as lenet5.mnist) on a test split: loss,
     accuracy, per-class accuracy, confusion matrix."""
     start_tensorflow(device)
+    import zoo.evaluation
     from zoo.device import use_device
-    from zoo.evaluation import evaluate as run
 
     description = use_device(device)
-    result = run(model_dir, dataset, data_dir=data_dir, tta=tta, log=lambda m: click.echo(m, err=True))
+    result = zoo.evaluation.evaluate(
+        model_dir, dataset, data_dir=data_dir, tta=tta, log=lambda m: click.echo(m, err=True)
+    )
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -83,10 +85,11 @@ def export(model_dir, formats, quantize, output, data_dir) -> None:
     """Export MODEL_DIR (a saved-model folder or a pretrained tag) for other applications and check each export's
     parity with Keras."""
     start_tensorflow()
-    from zoo.export import export as run
-    from zoo.export import format_names
+    import zoo.export
 
-    results = run(model_dir, format_names(formats, quantize), output=output, data_dir=data_dir, log=click.echo)
+    results = zoo.export.export(
+        model_dir, zoo.export.format_names(formats, quantize), output=output, data_dir=data_dir, log=click.echo
+    )
     failed = [name for name, r in results.items() if not r["parity"]["ok"]]
     if failed:
         raise ZooError(f"parity check failed for {', '.join(failed)} (see the table above)")
@@ -106,9 +109,9 @@ def predict(model_dir, images, top_k, invert, as_json) -> None:
     """Classify image files (PNG, JPEG, ... of any size and mode) with MODEL_DIR, a saved-model folder or a
     pretrained tag such as lenet5.mnist."""
     start_tensorflow()
-    from zoo.prediction import predict as run
+    import zoo.prediction
 
-    results = run(model_dir, list(images), top_k=top_k, invert=invert)
+    results = zoo.prediction.predict(model_dir, list(images), top_k=top_k, invert=invert)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     for r in results:

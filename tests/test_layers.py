@@ -25,7 +25,7 @@ FLOORS = [
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained"],  # a folder or a tag, resolved once
     ["zoo.models", "zoo.evaluation", "zoo.prediction", "zoo.export.fold"],
-    ["zoo.factory"],  # one door to a model: by name or tag, fresh or pretrained
+    ["zoo.factory", "zoo.catalog"],  # one door to a model; what zoo holds, as rows
     ["zoo.export.tflite"],
     ["zoo.export.formats"],
     ["zoo.export"],  # the package face: its formats and export()

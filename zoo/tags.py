@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 from zoo.errors import UnknownNameError
-from zoo.recipes import GENERIC, Recipe
+from zoo.recipes import GENERIC, Recipe, describe
 
 
 @dataclass(frozen=True)
@@ -187,3 +188,13 @@ def all_recipes() -> list[tuple[str, str, str, Recipe]]:
         rows += [(tag.model, tag.dataset, "default", tag.recipe)]
         rows += [(tag.model, tag.dataset, name, r) for name, r in sorted(tag.recipes.items())]
     return rows
+
+
+def recipe_rows() -> list[dict[str, Any]]:
+    """Every tuned recipe (``zoo list --recipes``): model, dataset, recipe name, the target of a default recipe, what
+    it does in words, and its fields."""
+    return [
+        {"model": m, "dataset": d, "recipe": n, "target": find_tag(m, d).target if n == "default" else None}
+        | {"description": describe(r), "fields": r.to_dict()}
+        for m, d, n, r in all_recipes()
+    ]
