@@ -160,3 +160,32 @@ def test_info_and_list_know_the_tags(cli_runner, zoo_cli):
     assert f"{accuracy:.2%}" in row and "default, fast" in row
     bad = run(cli_runner, zoo_cli, "info", "lenet5.imagenet")
     assert bad.exit_code == 1 and "neither a model folder nor a pretrained tag" in bad.stderr
+
+
+SCHEMA_2_COMMIT = "3dcec8a52aa2c97c028ce0da89a98a41394b6f86"  # the last commit whose shipped models scaled raw pixels
+
+
+@pytest.mark.parametrize("name", tags.list_tags())
+def test_each_re_saved_tag_computes_what_its_schema_2_model_computed(name, tmp_path):
+    """The shipped weights were re-saved without their ``rescale`` layer: new(x / 255) is old(x), to float round-off,
+    for every tag (the old files read from the repository's history; skipped where there is none, e.g. an sdist)."""
+    import keras
+
+    from zoo import data
+
+    tag = tags.get_tag(name)
+    old = tmp_path / "old.keras"
+    show = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{SCHEMA_2_COMMIT}:saved_models/{tag.weights}/model.keras"],
+        capture_output=True,
+    )
+    if show.returncode != 0:
+        pytest.skip("the repository's history is not here")
+    old.write_bytes(show.stdout)
+    before = keras.saving.load_model(old, compile=False, safe_mode=True)
+    assert before.layers[1].name == "rescale"  # schema 2: the model scaled raw pixels itself
+    model, card = zoo.load(name)
+    pixels = np.random.default_rng(3).integers(0, 256, (32, *card.input_shape), dtype=np.uint8)
+    np.testing.assert_allclose(
+        model.predict(data.normalize(pixels), verbose=0), before.predict(pixels, verbose=0), atol=1e-5
+    )
