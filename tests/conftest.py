@@ -25,6 +25,11 @@ if not HERMETIC_HOME or not os.path.isdir(HERMETIC_HOME):
     atexit.register(shutil.rmtree, HERMETIC_HOME, True)
 os.environ["ZOO_TEST_HOME"] = HERMETIC_HOME
 os.environ["HOME"] = HERMETIC_HOME
+# Temporary files too (TensorFlow's autograph leaves its generated sources in the temporary folder): under the home,
+# so that nothing the suite or its helpers make is left in the system's /tmp.
+os.environ["TMPDIR"] = os.path.join(HERMETIC_HOME, "tmp")
+os.makedirs(os.environ["TMPDIR"], exist_ok=True)
+tempfile.tempdir = None  # recomputed from TMPDIR on next use
 for _var in ("TFDS_DATA_DIR", "ZOO_CACHE", "XDG_CACHE_HOME"):
     os.environ.pop(_var, None)
 
