@@ -88,7 +88,7 @@ def get_info(name: str) -> DatasetInfo:
     return DATASETS[check_name(name)]
 
 
-SCALE = 1 / 255  # pixels 0-255 → [0, 1]: multiplied in float32, as Keras' Rescaling(1 / 255) computes it
+SCALE = 1 / 255  # pixels 0-255 → [0, 1]: multiplied in float32, as a Keras Rescaling layer computes it
 
 
 def as_float(images: tf.Tensor) -> tf.Tensor:

@@ -8,7 +8,7 @@ they have.
   ``images [batch, H, W, C]`` and returns ``probabilities [batch, classes]``, ``class_id [batch]`` and
   ``class_name [batch]``; ``serving_float`` takes the same pixels as float32 (0-255);
   ``class_names`` (no input) returns every class name.
-- ``keras``: ``export.keras``, ``model.keras`` behind a ``Rescaling(1/255)`` input layer (Keras 3 format, raw pixels
+- ``keras``: ``export.keras``, ``model.keras`` behind a 1/255 ``Rescaling`` input layer (Keras 3 format, raw pixels
   in, uint8 or float 0-255) for ``keras.saving.load_model``.
 - ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images, output probabilities.
 - ``tflite_int8`` (``--format tflite --quantize int8``): ``model_int8.tflite``, full-integer int8 quantization

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def taking_raw_pixels(model: keras.Model, dtype: str = "float32") -> keras.Model:
-    """``model`` behind an input of raw pixels 0-255 (``dtype``; the layer casts them) and a ``Rescaling(1/255)``
+    """``model`` behind an input of raw pixels 0-255 (``dtype``; the layer casts them) and a 1/255 ``Rescaling``
     layer named ``rescale``: where ``model`` is one chain of layers, a new chain of copies of its layers (the same
     weights), which :func:`zoo.export.fold.fold` can fold the scaling into; else ``model`` nested behind the layer."""
     import keras
