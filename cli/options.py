@@ -29,6 +29,38 @@ class FiniteFloat(click.FloatRange):
         return number
 
 
+class CountOrFraction(click.ParamType):
+    """A whole number of images (1000) or a fraction of them (0.1)."""
+
+    name = "N|FRACTION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return value
+        text = str(value).strip()
+        try:
+            number = int(text) if text.isdigit() else float(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a count of images (1000) nor a fraction (0.1).", param, ctx)
+        if isinstance(number, int) and number < 1 or isinstance(number, float) and not 0 < number <= 1:
+            self.fail(f"{value!r} must be a count of at least 1 or a fraction over 0 and at most 1.", param, ctx)
+        return number
+
+
+class ImageSize(click.ParamType):
+    """H,W in pixels (or one number for a square)."""
+
+    name = "H,W"
+
+    def convert(self, value, param, ctx):
+        from zoo.sources import parse_image_size
+
+        try:
+            return parse_image_size(value)
+        except UsageError as err:
+            self.fail(str(err).replace("`image_size`", "the size"), param, ctx)
+
+
 EPOCHS = click.IntRange(1, MAX_EPOCHS)
 BATCH = click.IntRange(1, MAX_BATCH)
 COUNT = click.IntRange(min=1)

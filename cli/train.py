@@ -11,7 +11,9 @@ from cli.options import (
     COUNT,
     EPOCHS,
     FRACTION,
+    CountOrFraction,
     FiniteFloat,
+    ImageSize,
     command_line,
     data_dir_option,
     device_option,
@@ -26,7 +28,49 @@ from zoo.recipes import MAX_SEED
 
 @click.command()
 @click.argument("model")
-@click.option("--dataset", "-d", default=None, help="mnist, fashion_mnist or cifar10 (default: the model's).")
+@click.option(
+    "--dataset",
+    "-d",
+    default=None,
+    help="mnist, fashion_mnist, cifar10, any tfds image dataset (kmnist, emnist/balanced, ...), or a folder "
+    "ROOT/train/<class>/*.png (default: the model's).",
+)
+@click.option(
+    "--from",
+    "init",
+    default=None,
+    metavar="TAG|DIR",
+    help="Start from this pretrained tag's or model folder's weights (fine-tuning; the 'finetune' recipe by default).",
+)
+@click.option(
+    "--freeze",
+    default=None,
+    metavar="backbone|N",
+    help="With --from: train only the head (backbone: a linear probe), or freeze the first N layers with weights.",
+)
+@click.option(
+    "--image-size",
+    type=ImageSize(),
+    default=None,
+    help="Fit every image to H,W: aspect kept, scaled to cover, centre crop (default: the images' own size).",
+)
+@click.option(
+    "--train-limit",
+    type=CountOrFraction(),
+    default=None,
+    help="Train on the first N training images, or a fraction of them (reproducible subsets).",
+)
+@click.option(
+    "--skip-bad", is_flag=True, help="Train without a folder's unreadable images (they are named and counted)."
+)
+@click.option(
+    "--stream-above",
+    type=FiniteFloat(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="GB",
+    help="Stream the training images from their files, not from memory, above this many decoded gigabytes.",
+)
 @click.option("--epochs", type=EPOCHS, default=None, help="Epochs (default: the recipe's).")
 @click.option("--batch-size", type=BATCH, default=None, help="Batch size (default: the recipe's).")
 @click.option(
@@ -35,9 +79,9 @@ from zoo.recipes import MAX_SEED
 @click.option(
     "--recipe",
     "recipe_name",
-    default="default",
-    show_default=True,
-    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist).",
+    default=None,
+    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist; 'finetune'); default: "
+    "'default', or 'finetune' with --from.",
 )
 @click.option(
     "--augment",
@@ -80,6 +124,12 @@ from zoo.recipes import MAX_SEED
 def train(
     model,
     dataset,
+    init,
+    freeze,
+    image_size,
+    train_limit,
+    skip_bad,
+    stream_above,
     epochs,
     batch_size,
     learning_rate,
@@ -122,6 +172,12 @@ def train(
             precision=precision,
             jit=jit,
             tensorboard=tensorboard,
+            image_size=image_size,
+            train_limit=train_limit,
+            skip_bad=skip_bad,
+            stream_above=stream_above * 1e9,
+            init=init,
+            freeze=freeze,
             log=click.echo,
             command=command,
         )

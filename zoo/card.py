@@ -51,12 +51,21 @@ class ModelCard:
     date: str = ""
     command: str = ""
     exports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # How the images were read: source (tfds or folder), image size, resize rule, colour, splits, skipped files
+    data: dict[str, Any] = field(default_factory=dict)
+    init: dict[str, Any] = field(default_factory=dict)  # a pretrained start: from, its SHA-256, layers copied/frozen
     schema_version: int = SCHEMA_VERSION
 
     @property
     def labels(self) -> list[str]:
         """The class names, or the class numbers as text where the card names none."""
         return list(self.class_names or [str(i) for i in range(self.num_classes)])
+
+    @property
+    def fits_images(self) -> bool:
+        """Whether images of another size are fitted by :mod:`zoo.images`' rule (aspect kept, centre crop), as the
+        model's training images were: models trained on a folder or with an image size."""
+        return bool(self.data.get("resize")) or self.data.get("source") == "folder"
 
     @property
     def tag(self) -> str:
@@ -133,7 +142,7 @@ def _problem(card: dict[str, Any]) -> str | None:
     names = card.get("class_names", [])
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and len(names) in (0, classes)):
         return f"'class_names' must be {classes} strings"
-    for key in ("preprocessing", "recipe", "metrics", "examples", "runtime", "versions", "exports"):
+    for key in ("preprocessing", "recipe", "metrics", "examples", "runtime", "versions", "exports", "data", "init"):
         if not isinstance(card.get(key, {}), dict):
             return f"'{key}' must be an object"
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in card.get("metrics", {}).values()):

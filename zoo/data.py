@@ -1,91 +1,39 @@
-"""Datasets through tensorflow-datasets → in-memory, shuffled, batched, prefetched ``tf.data``.
+"""Datasets → shuffled, batched, augmented, prefetched ``tf.data`` pipelines of float32 pixels in [0, 1].
 
-Images stay uint8 in memory; each batch is cast to float32, augmented on its 0-255 pixels, then scaled by 1/255
-with :func:`normalize`, the one place zoo does it: the pipelines yield float32 in [0, 1], what every zoo model takes
-(as in the keras-io examples). Everything else that takes pixels (``zoo predict``, ``zoo serve``, evaluation on
-arrays) calls the same :func:`normalize`; the exports carry the same step in their graphs, so they take raw uint8.
-Validation is the last ``val_fraction`` of the train split (deterministic); the test split is for evaluation only.
+A dataset is one of the three zoo knows, any tfds image-classification dataset, or a folder of images
+(:mod:`zoo.sources` resolves and reads them all through tensorflow-datasets). A split under ``stream_above`` bytes
+is read once into uint8 arrays; a larger one streams from its files. Each batch is cast to float32, augmented on
+its 0-255 pixels, then scaled by 1/255 with :func:`normalize`, the one place zoo does it: the pipelines yield
+float32 in [0, 1], what every zoo model takes (as in the keras-io examples). Everything else that takes pixels
+(``zoo predict``, ``zoo serve``, evaluation on arrays) calls the same :func:`normalize`; the exports carry the same
+step in their graphs, so they take raw uint8. Validation is the last ``val_fraction`` of the train split
+(deterministic); the test split is for evaluation only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zoo.atomic import process_alive
-from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownNameError, UsageError, first_line
+from zoo import sources
+from zoo.datasets import (  # noqa: F401  (the dataset facts, here as before)
+    DATASETS,
+    DatasetInfo,
+    check_name,
+    dataset_info,
+    get_info,
+    list_datasets,
+    load_arrays,
+    tfds_temp_files,
+)
+from zoo.errors import ArgumentTypeError, UnknownNameError, UsageError
+from zoo.sources import STREAM_ABOVE, Source
 
 if TYPE_CHECKING:
     import tensorflow as tf
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a model needs to know about a dataset."""
-
-    name: str
-    input_shape: tuple[int, int, int]
-    num_classes: int
-    class_names: list[str] = field(default_factory=list)
-
-
-# Static facts, so that shapes and names are known without touching tfds (they are tfds' own metadata).
-DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo("mnist", (28, 28, 1), 10, [str(i) for i in range(10)]),
-    "fashion_mnist": DatasetInfo(
-        "fashion_mnist",
-        (28, 28, 1),
-        10,
-        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-    ),
-    "cifar10": DatasetInfo(
-        "cifar10",
-        (32, 32, 3),
-        10,
-        ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
-    ),
-}
-
-
-# Where tfds downloads each dataset from; probed first so that a machine with no internet fails in seconds.
-DOWNLOAD_HOSTS = {
-    "mnist": "storage.googleapis.com",
-    "fashion_mnist": "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
-    "cifar10": "www.cs.toronto.edu",
-}
-
-
-def _reachable(host: str, timeout: float = 5.0) -> bool:
-    import socket
-
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def list_datasets() -> list[str]:
-    return sorted(DATASETS)
-
-
-def check_name(name: str) -> str:
-    if name not in DATASETS:
-        raise UnknownNameError("dataset", name, list_datasets())
-    return name
-
-
-def get_info(name: str) -> DatasetInfo:
-    """Shape, class count and class names of a known dataset (prepared or not)."""
-    return DATASETS[check_name(name)]
 
 
 SCALE = 1 / 255  # pixels 0-255 → [0, 1]: multiplied in float32, as a Keras Rescaling layer computes it
@@ -106,89 +54,6 @@ def normalize(images):
     import tensorflow as tf
 
     return tf.cast(images, tf.float32) * SCALE
-
-
-@contextlib.contextmanager
-def tfds_temp_files() -> Iterator[None]:
-    """Python's temporary folder pointed at a fresh one of zoo's meanwhile, removed after: tfds makes a
-    ``tmp*tfds`` folder for a dataset's metadata and never removes it."""
-    saved = tempfile.tempdir
-    root = Path(tempfile.gettempdir())
-    for dead in root.glob("zoo-tfds-*-*"):  # a killed process's (named with its pid)
-        pid = dead.name.split("-")[2]
-        if pid.isdigit() and not process_alive(int(pid)) and dead.is_dir() and not dead.is_symlink():
-            shutil.rmtree(dead, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix=f"zoo-tfds-{os.getpid()}-") as folder:
-        tempfile.tempdir = folder
-        try:
-            yield
-        finally:
-            tempfile.tempdir = saved
-
-
-def _builder(name: str, data_dir: str | None):
-    with tfds_temp_files():
-        return _prepared_builder(name, data_dir)
-
-
-def _prepared_builder(name: str, data_dir: str | None):
-    import tensorflow_datasets as tfds
-
-    check_name(name)
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
-        try:
-            if not _reachable(DOWNLOAD_HOSTS[name]):
-                raise ConnectionError(f"no connection to {DOWNLOAD_HOSTS[name]}")
-            builder.download_and_prepare()
-        except Exception as err:  # no internet, proxy, disk: all end the same way for the user
-            where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
-            reason = first_line(err, 160)
-            nearby = _prepared_nearby(name, Path(where).expanduser())
-            hint = (
-                f"it is prepared in {nearby}: pass `data_dir='{nearby}'`"
-                if nearby
-                else "point `data_dir` (or TFDS_DATA_DIR) at the folder where it is prepared, or, with no internet, "
-                f"prepare it from downloaded files: zoo data import {name} --from DIR"
-                + (f" --data-dir {data_dir}" if data_dir else "")
-            )
-            raise DataNotFoundError(
-                f"dataset {name!r} is not prepared in {where} and could not be downloaded ({reason}); {hint}"
-            ) from None
-    return builder
-
-
-def _prepared_nearby(name: str, where: Path) -> Path | None:
-    """A tfds data folder one level off ``where`` that holds ``name`` (``where/tensorflow_datasets/mnist/3.0.1``,
-    or ``where`` being the dataset's own folder): the usual slip when pointing at a copied folder."""
-    candidates = [where.parent] if where.name == name else []
-    with contextlib.suppress(OSError):
-        candidates += sorted(p for p in where.iterdir() if p.is_dir())
-    for folder in candidates:
-        with contextlib.suppress(OSError):
-            if any((v / "dataset_info.json").is_file() for v in (folder / name).iterdir()):
-                return folder
-    return None
-
-
-def dataset_info(name: str, data_dir: str | None = None) -> DatasetInfo:
-    """The info of ``name``, once it is prepared (downloaded now where it is not and the network allows)."""
-    _builder(name, data_dir)
-    return DATASETS[name]
-
-
-def load_arrays(name: str, split: str, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A whole split as uint8 images [N, H, W, C] and int64 labels [N], read once into memory."""
-    import tensorflow_datasets as tfds
-
-    builder = _builder(name, data_dir)
-    ds = builder.as_dataset(split=split, as_supervised=True).batch(8192)
-    batches = list(tfds.as_numpy(ds))
-    if not batches:
-        raise DataNotFoundError(f"split {split!r} of {name} is empty")
-    images = np.concatenate([b[0] for b in batches]).astype(np.uint8, copy=False)
-    labels = np.concatenate([b[1] for b in batches]).astype(np.int64, copy=False)
-    return images, labels
 
 
 def make_pipeline(
@@ -360,27 +225,137 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, augment: Sequence[str]) ->
     )
 
 
+BLOCK_BYTES = 256 * 2**20  # a streamed epoch shuffles blocks of consecutive images this large (at most 10,000)
+
+
+def stream_epochs(
+    source: Source,
+    part: tuple[str, int, int],
+    batch_size: int,
+    *,
+    seed: int,
+    first_epoch: int,
+    epochs: int,
+    augment: Sequence[str] = (),
+) -> tf.data.Dataset:
+    """Training batches for epochs ``first_epoch..epochs-1`` streamed from the dataset's files (fit it with
+    ``steps_per_epoch``): epoch e shuffles each block of consecutive images (:data:`BLOCK_BYTES`, at most
+    10,000) by the stateless seed (seed, e, block), and batch b's augmentation is drawn from (seed, e, b), so a run
+    resumed at an epoch boundary sees exactly the batches an uninterrupted run would."""
+    import tensorflow as tf
+
+    check_augment(augment)
+    split, start, count = part
+    h, w, c = source.info.input_shape
+    block = int(max(256, min(10_000, BLOCK_BYTES // (h * w * c))))
+    images = sources.read(source, split).skip(start).take(count).enumerate()
+    seed_t = tf.constant(seed, tf.int64)
+
+    def one_epoch(epoch):
+        def shuffle_block(k, elems):
+            idx, (x, y) = elems
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(tf.shape(idx)[0]), seed=tf.stack([seed_t, epoch * 1_000_003 + k])
+            )
+            return tf.gather(idx, order), tf.gather(x, order), tf.gather(y, order)
+
+        shuffled = images.batch(block).enumerate().map(shuffle_block).unbatch()
+        batches = shuffled.batch(batch_size).enumerate()
+        return batches.map(lambda b, e: (e, tf.stack([seed_t, epoch * 1_000_003 + b]), epoch))
+
+    def load_batch(elems, batch_seed, epoch):
+        idx, x, y = elems
+        x = as_float(x)
+        if "altflip" in augment:  # each image's first flip from a hash of its index, then reversed on odd epochs
+            first = tf.equal(((idx * 2654435761 + seed_t) // 65536) % 2, 1)
+            flip = tf.not_equal(first, tf.equal(epoch % 2, 1))
+            x = tf.where(flip[:, None, None, None], tf.reverse(x, axis=[2]), x)
+        x = augment_batch(x, batch_seed, augment) if augment else x
+        return normalize(x), y
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    return ds.map(load_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def stream_part(source: Source, part: tuple[str, int, int], batch_size: int) -> tf.data.Dataset:
+    """One part (validation or test) streamed from its files, in order, batched and normalized."""
+    import tensorflow as tf
+
+    split, start, count = part
+    ds = sources.read(source, split).skip(start).take(count).batch(batch_size)
+    return ds.map(lambda x, y: (normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 @dataclass
 class Splits:
-    """Train, validation and test pipelines with the dataset's info."""
+    """Train, validation and test pipelines with the dataset's info; the uint8 arrays too, where the dataset was
+    read into memory (``streamed`` False)."""
 
     val: tf.data.Dataset | None  # None where no validation split was held out
     test: tf.data.Dataset
     info: DatasetInfo
-    train_arrays: tuple[np.ndarray, np.ndarray]
-    test_arrays: tuple[np.ndarray, np.ndarray]  # read once: the test pipeline and the final scoring share them
+    train_arrays: tuple[np.ndarray, np.ndarray] | None  # None where streamed
+    test_arrays: tuple[np.ndarray, np.ndarray] | None  # read once: the test pipeline and the final scoring share them
     num_train: int
     num_val: int
     num_test: int
     batch_size: int = 128
     seed: int | None = 0
     augment: tuple[str, ...] = ()
+    source: Source | None = None
+    parts: sources.Parts | None = None
+    streamed: bool = False
 
     @property
     def train(self) -> tf.data.Dataset:
         """The training split, reshuffled each epoch and augmented (built on use: ``zoo train`` uses
-        :func:`make_epoch_stream` instead, for exact resumes)."""
+        :meth:`epoch_stream` instead, for exact resumes)."""
+        if self.streamed:
+            return self.epoch_stream(0, 1)
         return make_pipeline(*self.train_arrays, self.batch_size, shuffle=True, seed=self.seed, augment=self.augment)
+
+    def epoch_stream(self, first_epoch: int, epochs: int) -> tf.data.Dataset:
+        """Training batches for epochs ``first_epoch..epochs-1``, exactly repeatable from any epoch boundary."""
+        seed = self.seed or 0
+        if self.streamed:
+            return stream_epochs(
+                self.source,
+                self.parts.train,
+                self.batch_size,
+                seed=seed,
+                first_epoch=first_epoch,
+                epochs=epochs,
+                augment=self.augment,
+            )
+        return make_epoch_stream(
+            *self.train_arrays, self.batch_size, seed=seed, first_epoch=first_epoch, epochs=epochs, augment=self.augment
+        )
+
+    def first_images(self, count: int) -> np.ndarray:
+        """The first ``count`` training images, uint8 (e.g. to compute a whitening layer from)."""
+        if not self.streamed:
+            return self.train_arrays[0][:count]
+        split, start, n = self.parts.train
+        ds = sources.read(self.source, split).skip(start).take(min(count, n))
+        return sources.to_arrays(ds, f"{self.info.name} {split}")[0]
+
+    def test_labels_and_images(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The test split's uint8 images (None where streamed) and its labels."""
+        if self.test_arrays is not None:
+            return self.test_arrays
+        labels = np.concatenate([y for _, y in self.test.as_numpy_iterator()])
+        return None, labels
+
+
+def _native(source: Source) -> bool:
+    """One of the three datasets, read as it is: through the fast whole-split read, as before."""
+    return source.name in DATASETS and not source.resize and source.native_channels == source.info.input_shape[2]
+
+
+def _split_arrays(source: Source, split: str, data_dir: str | None):
+    if _native(source):
+        return load_arrays(source.name, split, data_dir)
+    return sources.to_arrays(sources.read(source, split), f"{source.name} {split}")
 
 
 def load(
@@ -391,27 +366,53 @@ def load(
     seed: int | None = 0,
     val_fraction: float = 0.1,
     augment: Sequence[str] = (),
+    image_size: Any = None,
+    channels: int | None = None,
+    train_limit: int | float | None = None,
+    stream_above: float = STREAM_ABOVE,
+    skip_bad: bool = False,
+    source: Source | None = None,
+    log: Callable[[str], object] = print,
 ) -> Splits:
-    """Load ``name``: train (shuffled, augmented), validation (last ``val_fraction`` of train; none for 0) and
-    test."""
+    """Load ``name`` (a dataset name or a folder of images): train (shuffled, augmented; the first
+    ``train_limit`` images or fraction of it, where given), validation (last ``val_fraction`` of train; none for 0)
+    and test (see :mod:`zoo.sources`). ``image_size`` (``"64,64"`` or ``(64, 64)``) and ``channels`` (1 or 3)
+    convert every image; a training split over ``stream_above`` decoded bytes streams from its files."""
     if not 0 <= val_fraction < 1:
         raise UsageError(f"val_fraction must be at least 0 and under 1, got {val_fraction}")
-    info = dataset_info(name, data_dir)
-    x, y = load_arrays(name, "train", data_dir)
-    x_test, y_test = load_arrays(name, "test", data_dir)
-    n_val = max(1, int(round(len(x) * val_fraction))) if val_fraction else 0
-    cut = len(x) - n_val  # the validation split is the last n_val images (none for 0)
-    x_train, y_train, x_val, y_val = x[:cut], y[:cut], x[cut:], y[cut:]
+    sources.check_train_limit(train_limit)
+    if source is None:
+        size = sources.parse_image_size(image_size)
+        source = sources.resolve(name, data_dir, image_size=size, channels=channels, skip_bad=skip_bad, log=log)
+    parts = sources.parts(source, val_fraction, train_limit)
+    if not source.has_test:
+        log(f"{source.name} has no test split: the last {sources.TEST_FRACTION:.0%} of train is held out as its test")
+    size = sources.decoded_bytes(source, source.counts["train"])
+    common = dict(
+        info=source.info, batch_size=batch_size, seed=seed, augment=tuple(augment), source=source, parts=parts
+    )
+    counts = dict(num_train=parts.train[2], num_val=parts.val[2], num_test=parts.test[2])
+    if size > stream_above:
+        log(
+            f"Streaming {source.name} from its files: {size / 1e9:.2f} GB of decoded training images is over the "
+            f"in-memory limit of {stream_above / 1e9:g} GB"
+        )
+        val = stream_part(source, parts.val, batch_size) if parts.val[2] else None
+        test = stream_part(source, parts.test, batch_size)
+        return Splits(val, test, train_arrays=None, test_arrays=None, streamed=True, **common, **counts)
+    x, y = _split_arrays(source, "train", data_dir)
+
+    def cut(part):
+        split, start, count = part
+        xs, ys = (x, y) if split == "train" else _split_arrays(source, split, data_dir)
+        return xs[start : start + count], ys[start : start + count]
+
+    train_arrays, val_arrays, test_arrays = cut(parts.train), cut(parts.val), cut(parts.test)
     return Splits(
-        val=make_pipeline(x_val, y_val, batch_size) if n_val else None,
-        test=make_pipeline(x_test, y_test, batch_size),
-        info=info,
-        train_arrays=(x_train, y_train),
-        test_arrays=(x_test, y_test),
-        num_train=len(x_train),
-        num_val=len(x_val),
-        num_test=len(x_test),
-        batch_size=batch_size,
-        seed=seed,
-        augment=tuple(augment),
+        val=make_pipeline(*val_arrays, batch_size) if parts.val[2] else None,
+        test=make_pipeline(*test_arrays, batch_size),
+        train_arrays=train_arrays,
+        test_arrays=test_arrays,
+        **common,
+        **counts,
     )

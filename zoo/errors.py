@@ -66,7 +66,7 @@ def first_line(err: BaseException, limit: int = 200) -> str:
 
 
 _ARGUMENT = re.compile(r"`([a-z][a-z0-9_]*)(?:=([^`]*))?`")
-_FLAG_NAMES = {"source": "from"}  # Python arguments whose flag has another name
+_FLAG_NAMES = {"source": "from", "init": "from"}  # Python arguments whose flag has another name
 
 
 def for_cli(message: str, flags: set[str] | frozenset[str] | None = None) -> str:

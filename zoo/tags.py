@@ -145,6 +145,19 @@ TAGS: tuple[Tag, ...] = (
 
 _TAGS: dict[str, Tag] = {tag.name: tag for tag in TAGS}
 
+# Fine-tuning (``zoo train MODEL --from TAG``, where it is the default recipe; ``--recipe finetune``): a lower peak
+# learning rate than training from scratch, warmed up so that the first steps do not wreck the copied weights, and
+# a short schedule. Any model without its own uses FINETUNE_GENERIC.
+FINETUNE_GENERIC = Recipe(learning_rate=3e-4, schedule="onecycle", epochs=10)
+FINETUNE: dict[str, Recipe] = {
+    "mlp": Recipe(learning_rate=3e-4, schedule="onecycle", epochs=10),
+    "lenet5": Recipe(learning_rate=1e-3, schedule="onecycle", epochs=10),  # from scratch: 2e-3 to 4e-3
+    "alexnet": Recipe(learning_rate=1e-4, schedule="onecycle", epochs=10),
+    # airbench's SGD at a quarter of its peak, 4 epochs, all of the images (no whitening-bias training: copied)
+    "cifar_cnn": dataclasses.replace(AIRBENCH, epochs=4, learning_rate=0.4, whiten_bias_epochs=0, tta=False),
+    "cifar_cnn_small": dataclasses.replace(AIRBENCH, epochs=4, learning_rate=0.25, whiten_bias_epochs=0, tta=False),
+}
+
 
 def list_tags() -> list[str]:
     """Every pretrained tag, sorted."""
@@ -170,14 +183,16 @@ def find_tag(model: str, dataset: str) -> Tag | None:
 
 
 def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:
-    """The recipe ``name`` of the tag ``model.dataset``: "default" (a generic one where there is no tag) or one of
-    the tag's named alternatives."""
+    """The recipe ``name`` of the tag ``model.dataset``: "default" (a generic one where there is no tag),
+    "finetune" (the model's, for a pretrained start) or one of the tag's named alternatives."""
     tag = find_tag(model, dataset)
+    if name == "finetune":
+        return FINETUNE.get(model, FINETUNE_GENERIC)
     if name == "default":
         return tag.recipe if tag else GENERIC
     named = tag.recipes if tag else {}
     if name not in named:
-        raise UnknownNameError(f"recipe for {model} on {dataset}", name, ["default", *sorted(named)])
+        raise UnknownNameError(f"recipe for {model} on {dataset}", name, ["default", "finetune", *sorted(named)])
     return named[name]
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoo import artifacts, atomic, data, distribute, fastops, models, runstate
+import numpy as np
+
+from zoo import artifacts, atomic, data, distribute, fastops, finetune, models, runstate, sources
 from zoo.card import ModelCard
 from zoo.checks import check_int, check_positive, check_type
 from zoo.device import PRECISIONS, choose_precision, is_cpu, library_versions, onednn_enabled, use_device, vector_isa
@@ -43,7 +45,7 @@ class TrainResult:
 
 def default_output(model: str, dataset: str) -> Path:
     """Where a run goes when no output is named: ``runs/<model>-<dataset>``, never the shipped weights."""
-    return Path("runs") / f"{model}-{dataset}"
+    return Path("runs") / f"{model}-{dataset.replace('/', '_')}"
 
 
 def check_not_shipped(out: Path, named: bool, overwrite: bool, log) -> None:
@@ -146,14 +148,19 @@ def set_op_determinism(enabled: bool) -> None:
         tf_config.disable_op_determinism()
 
 
-def score_test(model, test_arrays, *, tta: bool = False, distributed_test=None) -> dict[str, float]:
+def score_test(model, splits: data.Splits, *, tta: bool = False, distributed_test=None) -> dict[str, float]:
     """Test loss and accuracy scored exactly as ``zoo evaluate`` scores them (plain cross-entropy, whatever the
     training loss), with the TTA accuracy too where ``tta``; under several workers, a distributed evaluation of
-    ``distributed_test`` in which every worker takes part."""
+    ``distributed_test`` in which every worker takes part; a streamed test split in one pass (no TTA)."""
     if distributed_test is not None:
         loss, accuracy = model.evaluate(distributed_test, verbose=0)
         return {"test_accuracy": float(accuracy), "test_loss": float(loss)}
-    x_test, y_test = test_arrays
+    if splits.streamed:
+        _, labels = splits.test_labels_and_images()
+        probs = model.predict(splits.test.map(lambda x, y: x), verbose=0)
+        loss, accuracy = scores(probs, labels)
+        return {"test_accuracy": accuracy, "test_loss": loss}
+    x_test, y_test = splits.test_arrays
     loss, accuracy = scores(predict_probs(model, x_test, y_test), y_test)
     metrics = {"test_accuracy": accuracy, "test_loss": loss}
     if tta:
@@ -175,6 +182,8 @@ def make_card(
     runtime: dict[str, Any],
     state: runstate.RunState,
     command: str | None,
+    data_card: dict[str, Any] | None = None,
+    init: dict[str, Any] | None = None,
 ) -> ModelCard:
     """The card of a trained model: what it is, how it was trained, what it scored, on what."""
     return ModelCard(
@@ -196,6 +205,8 @@ def make_card(
         versions=library_versions(),
         date=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         command=command or " ".join(sys.argv),
+        data=data_card or {},
+        init=init or {},
     )
 
 
@@ -268,6 +279,13 @@ def as_float32(model, model_name: str, info: data.DatasetInfo):
     return copy
 
 
+def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo) -> finetune.Plan:
+    """What a pretrained start copies into ``model_name`` built for ``info``: checked on a throwaway model, before
+    any data is read (a layer that cannot match is refused here)."""
+    source_model, _ = artifacts.load(start.folder)
+    return finetune.plan(source_model, models.create(model_name, info.input_shape, info.num_classes), start)
+
+
 def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, callbacks: list, verbose) -> None:
     """Fit the epochs ``state`` has not done yet (checkpointing each one into it); a divergence keeps the last
     good checkpoint, or nothing where no epoch completed."""
@@ -302,9 +320,9 @@ def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, c
 
 def train(
     model: str,
-    dataset: str | None = None,
+    dataset: str | os.PathLike | None = None,
     *,
-    recipe: str | Recipe = "default",
+    recipe: str | Recipe | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
     learning_rate: float | None = None,
@@ -320,16 +338,29 @@ def train(
     precision: str = "auto",
     jit: bool = False,
     tensorboard: str | os.PathLike | None = None,
+    image_size: Any = None,
+    train_limit: int | float | None = None,
+    skip_bad: bool = False,
+    stream_above: float = sources.STREAM_ABOVE,
+    init: str | os.PathLike | None = None,
+    freeze: str | int | None = None,
     verbose: int | str = "auto",
     log: Callable[[str], Any] = print,
     command: str | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``dataset`` (default: the model's) and save it with its card.
 
-    ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``; ``zoo list --recipes``) or a
-    :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment`` (``"flip,crop"``, a
-    list of names, or ``"none"``) and ``validation`` (the fraction of the training split held out; 0 trains on all
-    of it) override it where given. The model folder goes to ``output`` (default
+    ``dataset`` is a dataset name (the three zoo knows, or any tfds image-classification dataset) or a folder of
+    images, ``ROOT/train/<class>/*.png`` (:mod:`zoo.sources`); ``image_size`` (``"64,64"``) fits every image to
+    that size, ``train_limit`` keeps the first N training images (or a fraction), ``skip_bad`` trains without
+    unreadable images of a folder, and a training split over ``stream_above`` decoded bytes streams from its files.
+    ``init`` (a pretrained tag or model folder) starts from its weights (:mod:`zoo.finetune`), with the model's
+    ``"finetune"`` recipe by default; ``freeze`` is ``"backbone"`` (a linear probe) or a number of layers.
+
+    ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``, ``"finetune"``; ``zoo list
+    --recipes``) or a :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment``
+    (``"flip,crop"``, a list of names, or ``"none"``) and ``validation`` (the fraction of the training split held
+    out; 0 trains on all of it) override it where given. The model folder goes to ``output`` (default
     ``runs/<model>-<dataset>``), written atomically; an existing one is replaced only with ``overwrite``. An
     interrupted run resumes when called again with the same arguments (``restart`` discards its state).
     ``precision`` is the Keras dtype policy the training computes in (``"float32"``, ``"mixed_bfloat16"``,
@@ -341,9 +372,23 @@ def train(
 
     check_type("model", model, str)
     config = models.get_config(model)
-    dataset = config.default_dataset if dataset is None else dataset
+    dataset = config.default_dataset if dataset is None else os.fspath(dataset)
     check_type("dataset", dataset, str)
-    models.check_fits(model, data.get_info(dataset).input_shape, dataset)  # before any data is read
+    if dataset in data.DATASETS and image_size is None:
+        models.check_fits(model, data.get_info(dataset).input_shape, dataset)  # before any data is read
+    size = sources.parse_image_size(image_size)
+    sources.check_train_limit(train_limit)
+    check_type("skip_bad", skip_bad, bool)
+    check_type("stream_above", stream_above, int, float)
+    if not stream_above >= 0:
+        raise UsageError(f"`stream_above` must be a number of bytes, 0 or more, got {stream_above}")
+    freeze = finetune.check_freeze(freeze)
+    if freeze is not None and init is None:
+        raise UsageError("`freeze` needs a pretrained start: pass `init` (a tag or a model folder) too")
+    start = finetune.open_init(init) if init is not None else None
+    if start is not None:
+        finetune.check_model(start, model)  # before any data is read
+    recipe = recipe if recipe is not None else ("finetune" if start is not None else "default")
     check_type("recipe", recipe, str, Recipe)
     check_int("epochs", epochs, 1, MAX_EPOCHS)
     check_int("batch_size", batch_size, 1, MAX_BATCH)
@@ -362,6 +407,18 @@ def train(
     )
     data.check_augment(recipe.augment)
     model_name = model
+    source = sources.resolve(
+        dataset,
+        None if data_dir is None else os.fspath(data_dir),
+        image_size=size,
+        default_size=config.input_shape[:2],
+        skip_bad=skip_bad,
+        log=log,
+    )
+    info = source.info
+    models.check_fits(model, info.input_shape, source.name)
+    steps_plan = _check_start(start, model_name, info) if start is not None else None
+    dataset = source.name
     out = default_output(model_name, dataset) if output is None else output
     if str(out).strip():  # (an empty name is refused by check_model_output)
         check_not_shipped(Path(out), output is not None, overwrite, log)
@@ -370,7 +427,6 @@ def train(
     device_name = use_device(device)
     precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
     log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
-    data.dataset_info(dataset, data_dir)  # prepared, or downloaded now: fail before any run state is written
     placement = distribute.place(strategy)
     log(placement.describe(recipe.batch_size))
 
@@ -378,6 +434,9 @@ def train(
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))
     runstate.check_run_dir(run_dir)  # a link there is refused before any data is read
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
+    if source.kind == "folder" or size or train_limit is not None or start is not None:  # (older runs lack these)
+        run_params |= {"data": source.card_data(), "train_limit": train_limit}
+        run_params |= {"init": start.sha256, "freeze": freeze} if start is not None else {}
     if precision != "float32":  # a resumed run computes as it began (float32 runs' state predates this key)
         run_params["precision"] = precision
     with runstate.locked(run_dir):  # held until the model folder is saved and the run state removed
@@ -393,33 +452,35 @@ def train(
             seed=seed,
             augment=recipe.augment,
             val_fraction=recipe.validation,
+            train_limit=train_limit,
+            stream_above=stream_above,
+            source=source,
+            log=log,
         )
         if done:
             log(f"Resuming from {run_dir}: {done} of {plural(recipe.epochs, 'epoch')} done")
-        train_stream = data.make_epoch_stream(
-            *splits.train_arrays,
-            recipe.batch_size,
-            seed=seed,
-            first_epoch=done,
-            epochs=recipe.epochs,
-            augment=recipe.augment,
-        )
+        train_stream = splits.epoch_stream(done, recipe.epochs)
         val, test = splits.val, splits.test
         if placement.workers > 1:  # shard each global batch over the workers (the data are in memory, not in files)
             train_stream, val, test = (
                 ds if ds is None else distribute.shard_by_data(ds) for ds in (train_stream, val, test)
             )
-        info = splits.info
         steps = -(-splits.num_train // recipe.batch_size)
+        lineage = None
         with placement.strategy.scope():
-            model = build_model(model_name, info, splits.train_arrays[0], precision, fast_ops=is_cpu(device_name))
+            model = build_model(model_name, info, splits.first_images(5000), precision, fast_ops=is_cpu(device_name))
+            if start is not None:
+                finetune.apply(artifacts.load(start.folder)[0], model, steps_plan)
+                frozen = finetune.freeze_layers(model, freeze)
+                lineage = finetune.lineage(start, steps_plan, frozen)
+                log(finetune.describe(steps_plan, frozen, start))
             compile_model(model, recipe, steps, jit)
             # Built now, on every trainable weight, so that its state (and so a checkpoint) has the same variables
             # however many of them a run's epochs train (a bias that freezes after some epochs).
             model.optimizer.build(model.trainable_variables)
         if placement.workers > 1:
-            x, y = splits.train_arrays
-            distribute.prepare_multiworker(model, data.normalize(x[:2]), y[:2])
+            x = splits.first_images(2)
+            distribute.prepare_multiworker(model, data.normalize(x), np.zeros(len(x), np.int64))
         log(
             f"Training {model_name} ({model.count_params():,} params) on {dataset}: "
             f"{splits.num_train} train / {splits.num_val} val / {splits.num_test} test images, "
@@ -436,9 +497,9 @@ def train(
         saved = as_float32(model, model_name, info)
         if placement.workers == 1:  # (several workers score the distributed model together, in its precision)
             model = saved
-        metrics = score_test(
-            model, splits.test_arrays, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None
-        )
+        if recipe.tta and splits.streamed:
+            log("Test-time augmentation is skipped for a streamed test split: scored on single views")
+        metrics = score_test(model, splits, tta=recipe.tta, distributed_test=test if placement.workers > 1 else None)
         history = state.history()
         last_val = {k: history[k][-1] for k in ("val_accuracy", "val_loss") if history.get(k)}
         metrics = {**last_val, **metrics}
@@ -467,6 +528,8 @@ def train(
             runtime=runtime,
             state=state,
             command=command,
+            data_card={**source.card_data(), "train_limit": train_limit, "streamed": splits.streamed},
+            init=lineage,
         )
         test_acc, test_loss, tta_acc = metrics["test_accuracy"], metrics["test_loss"], metrics.get("test_accuracy_tta")
         if not placement.is_chief:
