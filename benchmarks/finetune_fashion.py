@@ -9,7 +9,7 @@ so 60,000 is all of them), scored on the 10,000 test images:
   flips), what a user gets without ``--from``;
 - scratch, finetune recipe: the same recipe as the two below, from random weights (isolates the start);
 - from lenet5.mnist: ``--from lenet5.mnist`` (every layer trained; the ``finetune`` recipe: Adam 1e-3 one-cycle);
-- linear probe: ``--from lenet5.mnist --freeze backbone`` (the head alone).
+- linear probe: ``--from lenet5.mnist --freeze backbone`` (the head alone; the ``probe`` recipe: 10x the peak).
 
 Each run is zoo's own ``train``; the models go to a temporary folder. The results are printed and written to
 ``benchmarks/results/finetune_fashion.json`` with the machine.

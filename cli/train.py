@@ -80,8 +80,8 @@ from zoo.recipes import MAX_SEED
     "--recipe",
     "recipe_name",
     default=None,
-    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist; 'finetune'); default: "
-    "'default', or 'finetune' with --from.",
+    help="A named recipe for the model and dataset (e.g. 'fast' for lenet5 on mnist; 'finetune', 'probe'); "
+    "default: 'default', or with --from 'finetune' ('probe' with --freeze backbone).",
 )
 @click.option(
     "--augment",

@@ -416,3 +416,35 @@ def load(
         **common,
         **counts,
     )
+
+
+def card_dataset(card) -> str:
+    """What a model was trained on, as ``dataset`` takes it: its folder (where it still is) or its dataset name."""
+    return card.data.get("path") if card.data.get("source") == "folder" else card.dataset
+
+
+def source_for(card, dataset: str | None = None, data_dir: str | None = None, log=None) -> Source:
+    """``dataset`` (default: the card's own) read as the model takes its images: fitted to its size and channels,
+    a folder's unreadable images left out (and said)."""
+    h, w, c = card.input_shape
+    say = log or (lambda message: None)
+    return sources.resolve(
+        dataset or card_dataset(card), data_dir, image_size=(h, w), channels=c, skip_bad=True, log=say
+    )
+
+
+def part_arrays(source: Source, part: tuple[str, int, int], data_dir: str | None = None):
+    """One part of ``source`` (:func:`zoo.sources.parts`) as uint8 images and int64 labels."""
+    split, start, count = part
+    if _native(source):
+        x, y = load_arrays(source.name, split, data_dir)
+        return x[start : start + count], y[start : start + count]
+    ds = sources.read(source, split).skip(start).take(count)
+    return sources.to_arrays(ds, f"{source.name} {split}")
+
+
+def test_arrays(source: Source, data_dir: str | None = None, limit: int | None = None):
+    """The test split of ``source`` (its own, or the part of train held out; its first ``limit`` images where
+    given) as uint8 images and int64 labels."""
+    split, start, count = sources.parts(source, 0, None).test
+    return part_arrays(source, (split, start, count if limit is None else min(limit, count)), data_dir)

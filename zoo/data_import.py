@@ -486,23 +486,79 @@ def _prepare(builder, name: str, local, counts: dict[str, int], dataset_root: Pa
 
 
 def list_prepared(data_dir: str | None = None) -> list[dict[str, Any]]:
-    """Every known dataset: prepared or not, version, splits with example counts, and where."""
+    """Every dataset prepared in the data folder (any tfds dataset, found by its ``dataset_info.json``), and the
+    three zoo knows where they are not: name, prepared, version, splits with example counts, image shape, classes,
+    and where."""
     import tensorflow_datasets as tfds
 
     rows = []
     for name in list_datasets():
         with tfds_temp_files():
             rows.append(_prepared_row(tfds, name, data_dir))
+    root = Path(data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+    known = {row["name"] for row in rows}
+    for info_file in sorted(_info_files(root)):
+        folder = info_file.parent
+        parts = folder.relative_to(root).parts  # name/version or name/config/version
+        name = "/".join(parts[:-1])
+        if name in known or name.split("/")[0] == "downloads":
+            continue
+        known.add(name)
+        with tfds_temp_files():
+            rows.append(_folder_row(tfds, name, folder))
     return rows
+
+
+def _info_files(root: Path) -> list[Path]:
+    """``dataset_info.json`` two or three folders down (name/version, name/config/version), links not followed."""
+    found = []
+    for pattern in ("*/*/dataset_info.json", "*/*/*/dataset_info.json"):
+        with contextlib.suppress(OSError):
+            found += [p for p in root.glob(pattern) if not any(q.is_symlink() for q in (p, p.parent, p.parent.parent))]
+    return found
+
+
+def _features(info) -> tuple[list[int] | None, list[str]]:
+    """The image shape and class names of a dataset's supervised keys (None and [] where it has none)."""
+    keys = info.supervised_keys
+    try:
+        image, label = info.features[keys[0]], info.features[keys[1]]
+        shape = [d if d is not None else -1 for d in image.shape]
+        return shape, list(label.names)
+    except Exception:  # noqa: BLE001  (not an image-classification dataset)
+        return None, []
+
+
+def _folder_row(tfds, name: str, folder: Path) -> dict[str, Any]:
+    try:
+        info = tfds.builder_from_directory(str(folder)).info
+        shape, classes = _features(info)
+        splits = {k: v.num_examples for k, v in info.splits.items()}
+        version, prepared = str(info.version), True
+    except Exception as err:  # noqa: BLE001  (a damaged or partial folder is listed as such)
+        shape, classes, splits, version, prepared = None, [], {}, folder.name, False
+        name = f"{name} (unreadable: {first_line(err, 60)})"
+    return {
+        "name": name,
+        "prepared": prepared,
+        "version": version,
+        "splits": splits,
+        "image_shape": shape,
+        "classes": classes,
+        "path": str(folder),
+    }
 
 
 def _prepared_row(tfds, name: str, data_dir: str | None) -> dict[str, Any]:
     builder = tfds.builder(name, data_dir=data_dir)
     prepared = builder.is_prepared()
+    shape, classes = _features(builder.info)
     return {
         "name": name,
         "prepared": prepared,
         "version": str(builder.version),
         "splits": {k: v.num_examples for k, v in builder.info.splits.items()} if prepared else {},
+        "image_shape": shape,
+        "classes": classes,
         "path": str(builder.data_dir),
     }

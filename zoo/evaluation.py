@@ -13,6 +13,7 @@ from zoo.checks import check_int
 from zoo.errors import UsageError
 from zoo.pretrained import resolve
 from zoo.recipes import MAX_BATCH
+from zoo.text import printable
 
 
 def check_compatible(card: ModelCard, dataset: str) -> None:
@@ -28,6 +29,18 @@ def check_compatible(card: ModelCard, dataset: str) -> None:
         raise UsageError(
             f"this {card.model} was trained on {card.dataset}, not {dataset}: its classes "
             f"({', '.join(card.class_names[:3])}, ...) mean nothing there; evaluate it on {card.dataset}"
+        )
+
+
+def check_classes(card: ModelCard, source) -> None:
+    """A model's classes are the dataset's, by name and number, or its scores would mean nothing."""
+    names = source.info.class_names
+    if card.num_classes != source.info.num_classes or (card.class_names and card.class_names != names):
+        theirs = printable(", ".join(names[:3]) + (", ..." if len(names) > 3 else ""))
+        ours = printable(", ".join(card.labels[:3]) + (", ..." if card.num_classes > 3 else ""))
+        raise UsageError(
+            f"this {card.model} was trained on {printable(card.dataset)} ({card.num_classes} classes: {ours}), "
+            f"whose classes are not {printable(source.name)}'s ({len(names)}: {theirs})"
         )
 
 
@@ -99,13 +112,18 @@ def evaluate(
 
     folder = resolve(model_dir)  # a tag is located (and its weights hashed) once, not by each read below
     card = artifacts.read_card(folder)
-    dataset = dataset or card.dataset
-    check_compatible(card, dataset)
+    dataset = dataset or data.card_dataset(card)
+    if dataset in data.DATASETS and card.dataset in data.DATASETS:
+        check_compatible(card, dataset)
+    source = data.source_for(card, dataset, data_dir, log)
+    check_classes(card, source)
     model, card = artifacts.load(folder)
-    info = data.dataset_info(dataset, data_dir)
-    images, labels = data.load_arrays(dataset, "test", data_dir)
+    info = source.info
+    images, labels = data.test_arrays(source, data_dir)
+    dataset = source.name
     if log:
-        log(f"Scoring {card.model} on {len(labels):,} {dataset} test images" + (" x 6 TTA views" if tta else ""))
+        held = "" if source.has_test else " (held out of train)"
+        log(f"Scoring {card.model} on {len(labels):,} {dataset} test images{held}" + (" x 6 TTA views" if tta else ""))
     probs = predict_probs(model, images, labels, batch_size, tta)
     loss, accuracy = scores(probs, labels)
     predicted = probs.argmax(axis=1)

@@ -4,7 +4,8 @@ Every layer whose name and weight shapes match is copied. The head (the last lay
 the class count differs. A first layer that differs only in its input channels is adapted: grey weights into an
 RGB model are repeated over the three channels and divided by 3, RGB weights into a grey model are summed, so
 that a grey image gives the same first-layer output either way. Any other mismatch is refused, before any data is
-read. ``freeze="backbone"`` trains the head alone (a linear probe); ``freeze=N`` freezes the first N layers with
+read. (A head of the same shape is new too where the classes are others, by name: digits are not clothes.)
+``freeze="backbone"`` trains the head alone (a linear probe); ``freeze=N`` freezes the first N layers with
 weights. A frozen BatchNorm layer keeps its statistics (Keras runs a non-trainable BatchNorm in inference mode).
 """
 
@@ -70,8 +71,9 @@ def _shapes(layer) -> list[tuple[int, ...]]:
     return [tuple(w.shape) for w in layer.weights]
 
 
-def plan(source: keras.Model, target: keras.Model, init: Init) -> Plan:
-    """Which layers are copied, adapted or new; a layer that cannot match raises one line."""
+def plan(source: keras.Model, target: keras.Model, init: Init, class_names: list[str]) -> Plan:
+    """Which layers are copied, adapted or new; a layer that cannot match raises one line. The head is copied only
+    where the classes are the source's own (by name): a head for other classes starts fresh."""
     layers = weighted_layers(target)
     by_name = {layer.name: layer for layer in weighted_layers(source)}
     head, first = layers[-1].name, layers[0].name
@@ -82,10 +84,10 @@ def plan(source: keras.Model, target: keras.Model, init: Init) -> Plan:
             result.new.append(layer.name)
             continue
         ours, src = _shapes(layer), _shapes(theirs)
-        if ours == src:
-            result.copied.append(layer.name)
-        elif layer.name == head:
+        if layer.name == head and (ours != src or list(class_names) != init.card.labels):
             result.new.append(layer.name)
+        elif ours == src:
+            result.copied.append(layer.name)
         elif layer.name == first and _channels_only(src, ours):
             cin, cout = src[0][-2], ours[0][-2]
             how = "repeated over the channels, / 3" if cin == 1 else "summed over the channels"

@@ -117,11 +117,15 @@ def visualize(
         raise UsageError(f"{card.model} has no convolution layers to show")
     if image is not None:
         pixels, _ = prepare_image(
-            image, card.input_shape, "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False, card.dataset
+            image,
+            card.input_shape,
+            "auto" if card.dataset in DARK_BACKGROUND_DATASETS else False,
+            card.dataset,
+            card.fits_images,
         )
         source = Path(image).name
     else:
-        images, labels = data.load_arrays(card.dataset, "test", data_dir)
+        images, labels = data.test_arrays(data.source_for(card, None, data_dir), data_dir)
         index = index or 0
         if not 0 <= index < len(images):
             raise UsageError(f"`index` must be between 0 and {len(images) - 1}, got {index}")

@@ -26,6 +26,7 @@ import numpy as np
 from zoo import pretrained
 from zoo.data import normalize
 from zoo.errors import ArgumentTypeError, UsageError, ZooError, first_line
+from zoo.images import MAX_PIXELS, fit_array
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,9 +43,6 @@ class Prediction:
     top_k: list[dict[str, Any]] = field(default_factory=list)
     inverted: bool = False
     error: str | None = None
-
-
-MAX_PIXELS = 50_000_000  # an image larger than this is refused before it is decoded
 
 
 def to_pil(image: ImageLike):
@@ -98,14 +96,23 @@ def to_pil(image: ImageLike):
 
 
 def prepare_image(
-    image: ImageLike, input_shape: Sequence[int], invert: bool | str = "auto", dataset: str | None = None
+    image: ImageLike,
+    input_shape: Sequence[int],
+    invert: bool | str = "auto",
+    dataset: str | None = None,
+    fit: bool = False,
 ) -> tuple[np.ndarray, bool]:
     """One image as the model's uint8 input ``[H, W, C]``, and whether it was inverted (``dataset``: the one the
-    model was trained on; ``"mnist"`` frames digits as MNIST did)."""
+    model was trained on; ``"mnist"`` frames digits as MNIST did). With ``fit`` (a model trained on a folder or
+    with an image size: ``card.fits_images``), the image is fitted as its training images were (:mod:`zoo.images`:
+    aspect kept, centre crop); else it is resized to the input size."""
 
     height, width, channels = input_shape
     img = to_pil(image)
     try:
+        if fit:
+            array = np.asarray(_opaque(img).convert("RGB"), np.uint8)
+            return fit_array(array, (height, width), channels), False
         return _fit(img, height, width, channels, invert, dataset == "mnist")
     except Exception as err:  # noqa: BLE001  (a damaged image can fail as late as its conversion)
         name = (
@@ -118,14 +125,21 @@ def prepare_image(
         raise ZooError(f"{name}: unreadable image ({type(err).__name__}: {first_line(err, 120)})") from None
 
 
-def _fit(img, height: int, width: int, channels: int, invert: bool | str, digit: bool) -> tuple[np.ndarray, bool]:
-    from PIL import Image, ImageOps
+def _opaque(img):
+    """A transparent image drawn on white (as a browser shows it); any other as it is."""
+    from PIL import Image
 
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         background = Image.new("RGB", img.size, (255, 255, 255))
         background.paste(img.convert("RGBA"), mask=img.convert("RGBA").getchannel("A"))
-        img = background
-    img = img.convert("L" if channels == 1 else "RGB")
+        return background
+    return img
+
+
+def _fit(img, height: int, width: int, channels: int, invert: bool | str, digit: bool) -> tuple[np.ndarray, bool]:
+    from PIL import ImageOps
+
+    img = _opaque(img).convert("L" if channels == 1 else "RGB")
     flip = bool(np.asarray(img).mean() > 127) if invert == "auto" else bool(invert)
     if flip:
         img = ImageOps.invert(img)
@@ -203,7 +217,7 @@ def predict(
     for i, image in enumerate(images):
         source = str(image) if isinstance(image, (str, os.PathLike)) else f"<{type(image).__name__} #{i}>"
         try:
-            array, flipped = prepare_image(image, card.input_shape, invert, card.dataset)
+            array, flipped = prepare_image(image, card.input_shape, invert, card.dataset, card.fits_images)
         except ZooError as err:
             results.append(Prediction(source, error=str(err)))
             continue

@@ -205,12 +205,40 @@ def describe(model: str | os.PathLike) -> list[str]:
         if isinstance(e, dict) and _export_present(folder, e)
     )
     names = ", ".join(card.class_names[:10]) + (", ..." if len(card.class_names) > 10 else "")
+    d, init = card.data, card.init
+    images = None
+    if d.get("source") == "folder" or d.get("resize") or d.get("converted") or d.get("skipped_images"):
+        images = ", ".join(
+            str(part)
+            for part in (
+                f"from the folder {d['path']}" if d.get("path") else None,
+                f"fitted to {d['image_size'][0]}x{d['image_size'][1]} ({d['resize']})"
+                if d.get("resize") and isinstance(d.get("image_size"), list) and len(d["image_size"]) == 2
+                else None,
+                f"colour {d['converted']}" if d.get("converted") else None,
+                f"{d['skipped_images']} unreadable images skipped" if d.get("skipped_images") else None,
+                f"test: {d['test_split']}" if d.get("test_split") and d.get("test_split") != "test" else None,
+            )
+            if part
+        )
+    start = None
+    if init:
+        start = f"{init.get('from')} ({init.get('model')} on {init.get('dataset')}, model.keras sha256 "
+        start += f"{str(init.get('sha256'))[:16]}...): {len(init.get('copied') or [])} layers copied"
+        start += f", new {', '.join(map(str, init['new']))}" if init.get("new") else ""
+        start += "".join(f", {k} adapted ({v})" for k, v in (init.get("adapted") or {}).items())
+        start += f", frozen {', '.join(map(str, init['frozen']))}" if init.get("frozen") else ""
+    limit = d.get("train_limit")
     lines = [
         f"{tag or card.tag}  ({'pretrained tag, ' if tag else ''}{folder})",
         f"  model     {card.model}, {card.params:,} params" if card.params else f"  model     {card.model}",
         f"  input     {'x'.join(map(str, card.input_shape))} pixels / 255 in [0, 1] (exports: raw pixels 0-255) -> "
         f"{card.num_classes} classes",
         f"  dataset   {card.dataset}: {names}",
+        f"  images    {images}" if images else None,
+        f"  subset    the first {limit} training images" if isinstance(limit, int) else None,
+        f"  subset    the first {limit:.0%} of the training images" if isinstance(limit, float) else None,
+        f"  init      {start}" if start else None,
         f"  test      {test}",
         f"  recipe    {recipe}",
         f"  trained   {trained}" if trained else None,

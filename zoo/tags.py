@@ -148,6 +148,9 @@ _TAGS: dict[str, Tag] = {tag.name: tag for tag in TAGS}
 # Fine-tuning (``zoo train MODEL --from TAG``, where it is the default recipe; ``--recipe finetune``): a lower peak
 # learning rate than training from scratch, warmed up so that the first steps do not wreck the copied weights, and
 # a short schedule. Any model without its own uses FINETUNE_GENERIC.
+# A linear probe (``--freeze backbone``, where "probe" is the default recipe) trains a fresh head alone: the same
+# recipe at 10x the peak learning rate, the usual convention (not tuned here: docs/data.md).
+PROBE_LR = 10
 FINETUNE_GENERIC = Recipe(learning_rate=3e-4, schedule="onecycle", epochs=10)
 FINETUNE: dict[str, Recipe] = {
     "mlp": Recipe(learning_rate=3e-4, schedule="onecycle", epochs=10),
@@ -184,15 +187,19 @@ def find_tag(model: str, dataset: str) -> Tag | None:
 
 def get_recipe(model: str, dataset: str, name: str = "default") -> Recipe:
     """The recipe ``name`` of the tag ``model.dataset``: "default" (a generic one where there is no tag),
-    "finetune" (the model's, for a pretrained start) or one of the tag's named alternatives."""
+    "finetune" (the model's, for a pretrained start), "probe" (the same for a linear probe) or one of the tag's
+    named alternatives."""
     tag = find_tag(model, dataset)
-    if name == "finetune":
-        return FINETUNE.get(model, FINETUNE_GENERIC)
+    if name in ("finetune", "probe"):
+        recipe = FINETUNE.get(model, FINETUNE_GENERIC)
+        return recipe.override(learning_rate=recipe.learning_rate * PROBE_LR) if name == "probe" else recipe
     if name == "default":
         return tag.recipe if tag else GENERIC
     named = tag.recipes if tag else {}
     if name not in named:
-        raise UnknownNameError(f"recipe for {model} on {dataset}", name, ["default", "finetune", *sorted(named)])
+        raise UnknownNameError(
+            f"recipe for {model} on {dataset}", name, ["default", "finetune", "probe", *sorted(named)]
+        )
     return named[name]
 
 

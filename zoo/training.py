@@ -283,7 +283,9 @@ def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo) 
     """What a pretrained start copies into ``model_name`` built for ``info``: checked on a throwaway model, before
     any data is read (a layer that cannot match is refused here)."""
     source_model, _ = artifacts.load(start.folder)
-    return finetune.plan(source_model, models.create(model_name, info.input_shape, info.num_classes), start)
+    target = models.create(model_name, info.input_shape, info.num_classes)
+    names = info.class_names or [str(i) for i in range(info.num_classes)]
+    return finetune.plan(source_model, target, start, names)
 
 
 def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, callbacks: list, verbose) -> None:
@@ -355,7 +357,7 @@ def train(
     that size, ``train_limit`` keeps the first N training images (or a fraction), ``skip_bad`` trains without
     unreadable images of a folder, and a training split over ``stream_above`` decoded bytes streams from its files.
     ``init`` (a pretrained tag or model folder) starts from its weights (:mod:`zoo.finetune`), with the model's
-    ``"finetune"`` recipe by default; ``freeze`` is ``"backbone"`` (a linear probe) or a number of layers.
+    ``"finetune"`` recipe by default (``"probe"`` with ``freeze="backbone"``); ``freeze`` is ``"backbone"`` (a linear probe) or a number of layers.
 
     ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``, ``"finetune"``; ``zoo list
     --recipes``) or a :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment``
@@ -388,7 +390,8 @@ def train(
     start = finetune.open_init(init) if init is not None else None
     if start is not None:
         finetune.check_model(start, model)  # before any data is read
-    recipe = recipe if recipe is not None else ("finetune" if start is not None else "default")
+    if recipe is None:  # a pretrained start has its own recipes: a linear probe's, or fine-tuning's
+        recipe = ("probe" if freeze == "backbone" else "finetune") if start is not None else "default"
     check_type("recipe", recipe, str, Recipe)
     check_int("epochs", epochs, 1, MAX_EPOCHS)
     check_int("batch_size", batch_size, 1, MAX_BATCH)

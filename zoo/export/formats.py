@@ -221,8 +221,8 @@ def parity(reference: np.ndarray, probs: np.ndarray, labels: np.ndarray | None, 
 def parity_images(card: ModelCard, count: int = 1000, data_dir: str | None = None, seed: int = 0):
     """Up to ``count`` test images and labels of the card's dataset; random images where it is not prepared."""
     try:
-        images, labels = data.load_arrays(card.dataset, "test", data_dir)
-        return images[:count], labels[:count], f"{card.dataset} test split"
+        images, labels = data.test_arrays(data.source_for(card, None, data_dir), data_dir, limit=count)
+        return images, labels, f"{card.dataset} test split"
     except ZooError:
         rng = np.random.default_rng(seed)
         return rng.integers(0, 256, (min(count, 256), *card.input_shape), dtype=np.uint8), None, "random images"

@@ -231,7 +231,8 @@ def write_tflite_int16x8(model: keras.Model, card: ModelCard, dest: Path, data_d
 def calibration_images(card: ModelCard, data_dir: str | None = None, count: int = 500) -> np.ndarray:
     """Train images for int8 calibration (random ones where the dataset is not prepared)."""
     try:
-        images, _ = data.load_arrays(card.dataset, "train", data_dir)
+        source = data.source_for(card, None, data_dir)
+        images, _ = data.part_arrays(source, ("train", 0, source.counts["train"]), data_dir)
         return images[np.random.default_rng(0).permutation(len(images))[:count]]
     except ZooError:
         return np.random.default_rng(0).integers(0, 256, (count, *card.input_shape), dtype=np.uint8)

@@ -219,7 +219,13 @@ async def classify_image(request):
     loop = asyncio.get_running_loop()
     try:  # decoded off the event loop: a large image must not stall other requests (its size is checked first)
         pixels, inverted = await loop.run_in_executor(
-            request.app.state.decoder, prepare_image, data, model.shape, invert, model.card.dataset
+            request.app.state.decoder,
+            prepare_image,
+            data,
+            model.shape,
+            invert,
+            model.card.dataset,
+            model.card.fits_images,
         )
     except ZooError as err:
         raise RequestError(400, str(err)) from None
