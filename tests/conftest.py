@@ -121,15 +121,15 @@ def tiny_tfds():
         images, labels = synthetic_split(self.name, str(split))
         return tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
 
-    import zoo.data
+    import zoo.datasets
 
-    reachable = zoo.data._reachable
-    zoo.data._reachable = lambda host, timeout=5.0: True  # the mocked download_and_prepare needs no network
+    reachable = zoo.datasets._reachable
+    zoo.datasets._reachable = lambda host, timeout=5.0: True  # the mocked download_and_prepare needs no network
     try:
         with tfds.testing.mock_data(as_dataset_fn=as_dataset):
             yield
     finally:
-        zoo.data._reachable = reachable
+        zoo.datasets._reachable = reachable
 
 
 @pytest.fixture

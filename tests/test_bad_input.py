@@ -125,7 +125,7 @@ def workdir(trained_lenet, tmp_path, monkeypatch):
     """A working folder with a trained model, a file, an empty data folder and an image; tfds reports no network."""
     import shutil
 
-    import zoo.data
+    import zoo.datasets
 
     shutil.copytree(trained_lenet, tmp_path / "model")
     (tmp_path / "file").write_text("just a file\n")
@@ -134,7 +134,7 @@ def workdir(trained_lenet, tmp_path, monkeypatch):
     (tmp_path / "notes" / "todo.txt").write_text("not a model\n")
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "digit.png")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(zoo.data, "_reachable", lambda host, timeout=5.0: False)
+    monkeypatch.setattr(zoo.datasets, "_reachable", lambda host, timeout=5.0: False)
     return tmp_path
 
 

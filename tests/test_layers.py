@@ -19,12 +19,16 @@ FLOORS = [
         "zoo.registry",
         "zoo.atomic",
         "zoo.fastops",
+        "zoo.images",
     ],
-    ["zoo.artifacts"],  # the model folder: its files, card and safe loading, written through zoo.atomic
+    # the model folder (its files, card and safe loading, written through zoo.atomic); the three datasets' tfds
+    # builders; a folder of images, checked
+    ["zoo.artifacts", "zoo.datasets", "zoo.folders"],
+    ["zoo.sources"],  # any dataset: a name or a folder, read through tfds
     ["zoo.data", "zoo.tags", "zoo.models.alexnet", "zoo.models.cifar_cnn", "zoo.models.lenet", "zoo.models.mlp"],
     ["zoo.optim", "zoo.runstate", "zoo.data_import"],
     ["zoo.pretrained"],  # a folder or a tag, resolved once
-    ["zoo.models", "zoo.evaluation", "zoo.prediction", "zoo.export.fold"],
+    ["zoo.models", "zoo.evaluation", "zoo.prediction", "zoo.export.fold", "zoo.finetune"],
     ["zoo.factory", "zoo.catalog"],  # one door to a model; what zoo holds, as rows
     ["zoo.export.tflite"],
     ["zoo.export.formats"],

@@ -28,6 +28,7 @@ import numpy as np
 from zoo.atomic import file_problem, process_alive
 from zoo.data import check_name, list_datasets, tfds_temp_files
 from zoo.errors import UsageError, ZooError, first_line
+from zoo.sources import image_keys
 
 IDX_FILES = {
     "train_data": ("train-images-idx3-ubyte", 2051),
@@ -518,11 +519,10 @@ def _info_files(root: Path) -> list[Path]:
     return found
 
 
-def _features(info) -> tuple[list[int] | None, list[str]]:
-    """The image shape and class names of a dataset's supervised keys (None and [] where it has none)."""
-    keys = info.supervised_keys
+def _features(builder) -> tuple[list[int] | None, list[str]]:
+    """The image shape and class names of a dataset (None and [] where it is not one of image classification)."""
     try:
-        image, label = info.features[keys[0]], info.features[keys[1]]
+        image, label = (builder.info.features[k] for k in image_keys(builder, builder.name))
         shape = [d if d is not None else -1 for d in image.shape]
         return shape, list(label.names)
     except Exception:  # noqa: BLE001  (not an image-classification dataset)
@@ -531,8 +531,9 @@ def _features(info) -> tuple[list[int] | None, list[str]]:
 
 def _folder_row(tfds, name: str, folder: Path) -> dict[str, Any]:
     try:
-        info = tfds.builder_from_directory(str(folder)).info
-        shape, classes = _features(info)
+        builder = tfds.builder_from_directory(str(folder))
+        info = builder.info
+        shape, classes = _features(builder)
         splits = {k: v.num_examples for k, v in info.splits.items()}
         version, prepared = str(info.version), True
     except Exception as err:  # noqa: BLE001  (a damaged or partial folder is listed as such)
@@ -552,7 +553,7 @@ def _folder_row(tfds, name: str, folder: Path) -> dict[str, Any]:
 def _prepared_row(tfds, name: str, data_dir: str | None) -> dict[str, Any]:
     builder = tfds.builder(name, data_dir=data_dir)
     prepared = builder.is_prepared()
-    shape, classes = _features(builder.info)
+    shape, classes = _features(builder)
     return {
         "name": name,
         "prepared": prepared,

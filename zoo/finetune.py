@@ -134,10 +134,10 @@ def check_freeze(freeze: Any) -> str | int | None:
     return freeze
 
 
-def freeze_layers(model: keras.Model, freeze: str | int | None) -> list[str]:
-    """Freeze the backbone (every layer with weights but the head) or the first N; the names frozen."""
+def frozen_count(model: keras.Model, freeze: str | int | None) -> int:
+    """How many layers ``freeze`` freezes in ``model``; one that would freeze them all is refused."""
     if freeze is None:
-        return []
+        return 0
     layers = weighted_layers(model)
     count = len(layers) - 1 if freeze == "backbone" else freeze
     if count >= len(layers):
@@ -145,6 +145,13 @@ def freeze_layers(model: keras.Model, freeze: str | int | None) -> list[str]:
             f"`freeze={freeze}` would leave nothing to train: {model.name} has {plural(len(layers), 'layer')} "
             f"with weights; freeze at most {len(layers) - 1}"
         )
+    return count
+
+
+def freeze_layers(model: keras.Model, freeze: str | int | None) -> list[str]:
+    """Freeze the backbone (every layer with weights but the head) or the first N; the names frozen."""
+    layers = weighted_layers(model)
+    count = frozen_count(model, freeze)
     for layer in layers[:count]:
         layer.trainable = False  # a BatchNorm layer among them then runs in inference mode: statistics frozen
     return [layer.name for layer in layers[:count]]

@@ -74,14 +74,18 @@ def _check_image(path: Path) -> tuple[tuple[int, int] | None, bool, str | None]:
             if img.format not in ("PNG", "JPEG", "BMP", "GIF", "MPO"):
                 return None, False, f"a {img.format} file, not PNG, JPEG, BMP or GIF"
             if img.width * img.height > MAX_PIXELS:
-                return None, False, f"{img.width}x{img.height} pixels, over {MAX_PIXELS // 1_000_000} megapixels"
+                return (
+                    None,
+                    False,
+                    f"{img.width}x{img.height} pixels, over {MAX_PIXELS // 1_000_000} megapixels: not decoded",
+                )
             colour = img.mode not in ("1", "L", "LA", "I", "I;16", "F") and not (
                 img.mode == "P" and img.palette is not None and img.palette.mode == "L"
             )
             img.load()
             return (img.height, img.width), colour, None
     except Image.DecompressionBombError:
-        return None, False, f"its header claims over {MAX_PIXELS // 1_000_000} megapixels"
+        return None, False, f"its header claims over {MAX_PIXELS // 1_000_000} megapixels: not decoded"
     except Exception as err:  # noqa: BLE001  (PIL's decoders raise many types on a damaged file)
         return None, False, first_line(err, 80) or type(err).__name__
 

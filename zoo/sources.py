@@ -53,6 +53,7 @@ class Source:
     counts: dict[str, int] = field(default_factory=dict)  # images per split, after bad ones are skipped
     resize: bool = False  # images are fitted to info.input_shape by zoo.images' rule
     native_channels: int | None = None  # what the images have where they are converted
+    keys: tuple[str, str] = ("image", "label")  # a tfds dataset's image and label features
     scan: folders.FolderScan | None = None
     skip_bad: bool = False
 
@@ -85,8 +86,11 @@ class Source:
 
 
 def is_folder_name(dataset: str) -> bool:
-    """A dataset argument names a folder where one is there, or where it reads as a path (``./x``, ``/x``, ``~``)."""
-    return Path(dataset).expanduser().is_dir() or dataset.startswith(("/", "./", "../", "~", "."))
+    """A dataset argument names a folder where it reads as a path (``./x``, ``/x``, ``~/x``), or where a folder of
+    that name is there and it is not one of the three datasets zoo knows (``./mnist`` is the folder)."""
+    if dataset.startswith(("/", "./", "../", "~", ".")):
+        return True
+    return dataset not in datasets.DATASETS and Path(dataset).is_dir()
 
 
 def parse_image_size(value: Any) -> tuple[int, int] | None:
@@ -97,7 +101,7 @@ def parse_image_size(value: Any) -> tuple[int, int] | None:
         parts = [p.strip() for p in value.replace("x", ",").split(",")]
         if not all(p.isdigit() for p in parts) or len(parts) not in (1, 2):
             raise UsageError(f"`image_size` must be H,W (e.g. 64,64) or one side, got {value!r}")
-        value = tuple(int(p) for p in parts)
+        value = tuple(int(p) for p in parts) * (2 if len(parts) == 1 else 1)
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     if (
@@ -114,6 +118,14 @@ def parse_image_size(value: Any) -> tuple[int, int] | None:
 def _suggest(name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     return f"; did you mean {', '.join(close)}?" if close else "; `zoo data list` shows the prepared ones"
+
+
+def _prepared_names(data_dir: str | None) -> list[str]:
+    """Names of the datasets prepared in the data folder (``NAME/VERSION/dataset_info.json``), for suggestions."""
+    root = Path(data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+    with contextlib.suppress(OSError):
+        return sorted({p.parent.parent.name for p in root.glob("*/*/dataset_info.json")})
+    return []
 
 
 def _reachable(host: str = "storage.googleapis.com", timeout: float = 5.0) -> bool:
@@ -134,7 +146,7 @@ def _tfds_builder(name: str, data_dir: str | None):
         try:
             builder = tfds.builder(name, data_dir=data_dir)
         except Exception as err:  # noqa: BLE001  (tfds raises its own not-found error, or others on a bad name)
-            known = tfds.list_builders(with_community_datasets=False)
+            known = tfds.list_builders(with_community_datasets=False) + _prepared_names(data_dir)
             base = name.split("/")[0].split(":")[0]
             if base in known:  # a known dataset with an unknown config or version
                 raise UsageError(f"dataset {name!r}: {first_line(err, 160)}") from None
@@ -155,23 +167,26 @@ def _tfds_builder(name: str, data_dir: str | None):
     return builder
 
 
-def _image_keys(builder, name: str) -> tuple[str, str]:
+def image_keys(builder, name: str) -> tuple[str, str]:
+    """The image and label features: the supervised keys, or else the one Image and the one ClassLabel."""
     import tensorflow_datasets as tfds
 
-    keys = builder.info.supervised_keys
     features = dict(builder.info.features.items()) if builder.info.features else {}
-    if (
-        not isinstance(keys, tuple)
-        or len(keys) != 2
-        or not all(isinstance(k, str) for k in keys)
-        or not isinstance(features.get(keys[0]), tfds.features.Image)
-        or not isinstance(features.get(keys[1]), tfds.features.ClassLabel)
+    keys = builder.info.supervised_keys
+    if isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys):
+        pair = keys
+    else:
+        images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
+        labels = [k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)]
+        pair = (images[0], labels[0]) if len(images) == 1 and len(labels) == 1 else (None, None)
+    if not isinstance(features.get(pair[0]), tfds.features.Image) or not isinstance(
+        features.get(pair[1]), tfds.features.ClassLabel
     ):
         raise UsageError(
-            f"{name} is not an image-classification dataset (its supervised keys {keys!r} are not an image "
-            "and a class label)"
+            f"{name} is not an image-classification dataset: no image and class label among its features "
+            f"({', '.join(features) or 'none'})"
         )
-    return keys[0], keys[1]
+    return pair
 
 
 def resolve(
@@ -190,7 +205,7 @@ def resolve(
     if is_folder_name(dataset):
         return _folder_source(dataset, image_size, channels, default_size, skip_bad, log)
     builder = _tfds_builder(dataset, data_dir)
-    image_key, label_key = _image_keys(builder, dataset)
+    image_key, label_key = image_keys(builder, dataset)
     feature = builder.info.features[image_key]
     native = tuple(feature.shape)
     size = image_size or (native[:2] if None not in native[:2] else None) or default_size
@@ -202,6 +217,8 @@ def resolve(
     names = list(labels.names) if labels.names else [str(i) for i in range(labels.num_classes)]
     channels = channels or native[2]
     counts = {k: v.num_examples for k, v in builder.info.splits.items() if k in ("train", "test")}
+    if not counts:  # a builder whose info has no split sizes (a mocked one): counted from its examples
+        counts = _count_splits(builder)
     if "train" not in counts:
         raise DataNotFoundError(f"{dataset} has no train split (it has {', '.join(builder.info.splits) or 'none'})")
     return Source(
@@ -212,7 +229,20 @@ def resolve(
         counts=counts,
         resize=tuple(native[:2]) != tuple(size),
         native_channels=native[2],
+        keys=(image_key, label_key),
     )
+
+
+def _count_splits(builder) -> dict[str, int]:
+    counts = {}
+    for split in ("train", "test"):
+        try:
+            ds = builder.as_dataset(split=split)
+        except Exception:  # noqa: BLE001  (no such split)
+            continue
+        n = int(ds.cardinality())
+        counts[split] = n if n >= 0 else int(ds.reduce(0, lambda k, _: k + 1))
+    return counts
 
 
 def _folder_source(dataset, image_size, channels, default_size, skip_bad, log) -> Source:
@@ -284,8 +314,10 @@ def read(source: Source, split: str) -> tf.data.Dataset:
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     builder = _tfds_builder(source.name, source.data_dir)
+    image_key, label_key = source.keys
     with datasets.tfds_temp_files():
-        ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        ds = builder.as_dataset(split=split, shuffle_files=False)
+    ds = ds.map(lambda ex: (ex[image_key], ex[label_key]))
     if source.native_channels == c and not source.resize:
         return ds.map(lambda x, y: (x, tf.cast(y, tf.int64)))
     return ds.map(

@@ -279,12 +279,13 @@ def as_float32(model, model_name: str, info: data.DatasetInfo):
     return copy
 
 
-def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo) -> finetune.Plan:
+def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo, freeze) -> finetune.Plan:
     """What a pretrained start copies into ``model_name`` built for ``info``: checked on a throwaway model, before
     any data is read (a layer that cannot match is refused here)."""
     source_model, _ = artifacts.load(start.folder)
     target = models.create(model_name, info.input_shape, info.num_classes)
     names = info.class_names or [str(i) for i in range(info.num_classes)]
+    finetune.frozen_count(target, freeze)
     return finetune.plan(source_model, target, start, names)
 
 
@@ -357,7 +358,8 @@ def train(
     that size, ``train_limit`` keeps the first N training images (or a fraction), ``skip_bad`` trains without
     unreadable images of a folder, and a training split over ``stream_above`` decoded bytes streams from its files.
     ``init`` (a pretrained tag or model folder) starts from its weights (:mod:`zoo.finetune`), with the model's
-    ``"finetune"`` recipe by default (``"probe"`` with ``freeze="backbone"``); ``freeze`` is ``"backbone"`` (a linear probe) or a number of layers.
+    ``"finetune"`` recipe by default (``"probe"`` with ``freeze="backbone"``); ``freeze`` is ``"backbone"`` (a
+    linear probe) or a number of layers.
 
     ``recipe`` is a recipe name of the model's tag (``"default"``, ``"fast"``, ``"finetune"``; ``zoo list
     --recipes``) or a :class:`zoo.recipes.Recipe`; ``epochs``, ``batch_size``, ``learning_rate`` and ``augment``
@@ -420,7 +422,7 @@ def train(
     )
     info = source.info
     models.check_fits(model, info.input_shape, source.name)
-    steps_plan = _check_start(start, model_name, info) if start is not None else None
+    steps_plan = _check_start(start, model_name, info, freeze) if start is not None else None
     dataset = source.name
     out = default_output(model_name, dataset) if output is None else output
     if str(out).strip():  # (an empty name is refused by check_model_output)
