@@ -70,7 +70,7 @@ def test_every_train_argument_is_checked_before_anything_is_written(tiny_data, t
         ({"augment": "flip,spin"}, KeyError, "unknown augmentation 'spin'"),
         ({"augment": 3}, TypeError, "`augment` must be a string like 'flip,crop'"),
         ({"recipe": 3}, TypeError, "`recipe` must be str or Recipe"),
-        ({"dataset": "imagenet"}, KeyError, "unknown dataset 'imagenet'"),
+        ({"dataset": "imagenet"}, KeyError, "tfds knows no dataset 'imagenet'; did you mean imagenet2012"),
     ]
     for kwargs, error, message in cases:
         with pytest.raises(error, match=message):

@@ -16,7 +16,7 @@ from PIL import Image
 CASES = [
     # train
     (["train", "resnet9"], 2, "unknown model 'resnet9'; known: alexnet, cifar_cnn, cifar_cnn_small, lenet5, mlp"),
-    (["train", "lenet5", "-d", "imagenet"], 2, "unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"),
+    (["train", "lenet5", "-d", "imagenet"], 2, "tfds knows no dataset 'imagenet'; did you mean imagenet2012"),
     (["train", "alexnet", "-d", "mnist"], 2, "alexnet needs images of at least 63x63; mnist has 28x28"),
     (["train", "lenet5", "--epochs", "0"], 2, "'--epochs': 0 is not in the range 1<=x<=100000"),
     (["train", "lenet5", "--epochs", "-2"], 2, "'--epochs': -2 is not in the range 1<=x<=100000"),
@@ -45,9 +45,13 @@ CASES = [
     (["train", "lenet5", "-o", "..", "--overwrite"], 2, "output .. is the current folder or one above it"),
     (["train", "lenet5", "-o", "{file}", "--overwrite"], 2, "output {file} is a file, not a model folder"),
     (["train", "lenet5", "-o", "{nonmodel}", "--overwrite"], 2, "is a folder that holds no zoo model (card.json)"),
-    (["train", "lenet5", "--dataset", ""], 2, "unknown dataset ''"),
+    (["train", "lenet5", "--dataset", ""], 2, "--dataset must name a dataset (mnist, kmnist, ...) or a folder"),
     (["train", "lenet5", "-o", ""], 2, "the output folder must not be empty"),
-    (["train", "lenet5", "--recipe", "turbo"], 2, "unknown recipe for lenet5 on mnist 'turbo'; known: default, fast"),
+    (
+        ["train", "lenet5", "--recipe", "turbo"],
+        2,
+        "unknown recipe for lenet5 on mnist 'turbo'; known: default, finetune, probe, fast",
+    ),
     (["train", "mlp", "--recipe", "fast"], 2, "unknown recipe for mlp on mnist 'fast'; known: default"),
     (["train", "lenet5", "--device", "tpu"], 2, "'tpu' is not one of 'auto', 'cpu', 'gpu'"),
     (["train", "lenet5", "--strategy", "ring"], 2, "'ring' is not one of 'auto', 'one', 'mirrored', 'multiworker'"),
@@ -62,7 +66,7 @@ CASES = [
     (["evaluate", "{empty}"], 1, "{empty}/card.json is missing: {empty} is not a zoo model folder"),
     (["evaluate", "{model}", "-d", "fashion_mnist"], 2, "this lenet5 was trained on mnist, not fashion_mnist"),
     (["evaluate", "{model}", "-d", "cifar10"], 2, "expects 28x28x1 images and 10 classes, but cifar10 has 32x32x3"),
-    (["evaluate", "{model}", "-d", "svhn"], 2, "unknown dataset 'svhn'"),
+    (["evaluate", "{model}", "-d", "svhn"], 2, "tfds knows no dataset 'svhn'; did you mean svhn_cropped"),
     (["evaluate", "{model}", "--device", "npu"], 2, "'npu' is not one of"),
     (["evaluate", "{model}", "--data-dir", "{empty}"], 1, "dataset 'mnist' is not prepared in {empty}"),
     (["evaluate"], 2, "Missing argument 'MODEL_DIR'"),

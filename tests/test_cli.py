@@ -134,7 +134,7 @@ def test_corrupt_model_file_is_a_clear_error(trained, cli_runner, zoo_cli):
     "args, code, fragments",
     [
         (["train", "resnet9"], 2, ["unknown model 'resnet9'", "lenet5"]),
-        (["train", "lenet5", "--dataset", "imagenet"], 2, ["unknown dataset 'imagenet'", "cifar10"]),
+        (["train", "lenet5", "--dataset", "imagenet"], 2, ["tfds knows no dataset 'imagenet'", "imagenet2012"]),
         (["train", "lenet5", "--epochs", "0"], 2, ["--epochs", "not in the range 1<=x"]),
         (["train", "lenet5", "--epochs", "-3"], 2, ["--epochs", "not in the range 1<=x"]),
         (["train", "lenet5", "--epochs", "ten"], 2, ["'ten' is not a valid integer"]),

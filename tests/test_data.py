@@ -58,9 +58,11 @@ def test_train_is_reshuffled_each_epoch_but_reproducible(tiny_data):
     np.testing.assert_array_equal(first, again[0])
 
 
-def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"):
+def test_an_unknown_dataset_suggests_the_close_names_tfds_knows():
+    with pytest.raises(KeyError, match="tfds knows no dataset 'imagenet'; did you mean imagenet2012"):
         data.load("imagenet")
+    with pytest.raises(UnknownNameError, match="unknown dataset 'imagenet'; known: cifar10, fashion_mnist, mnist"):
+        data.get_info("imagenet")  # the facts zoo keeps without tfds: the three datasets
 
 
 def test_no_internet_gives_one_line_telling_how_to_prepare(tmp_path, monkeypatch):

@@ -135,6 +135,17 @@ def test_a_folder_model_is_served_and_exported_with_its_class_names(pets_model, 
     results = export.export(pets_model, ["savedmodel", "onnx"], output=out, log=lambda *a: None)
     assert all(r["parity"]["ok"] for r in results.values()), results
     assert results["savedmodel"]["parity"]["images"] == 12  # the folder's own test images
+    # the SavedModel takes encoded files of any size too, and fits them as training did: zoo predict's answer
+    import tensorflow as tf
+
+    files = [pets / "test" / "fox" / "1.png", pets / "test" / "cat" / "0.jpg"]
+    serving = tf.saved_model.load(str(next(out.rglob("saved_model.pb")).parent)).signatures["serving_image"]
+    answer = serving(image_bytes=tf.constant([f.read_bytes() for f in files]))
+    expected = zoo.predict(pets_model, files, top_k=3)
+    assert [n.decode() for n in answer["class_name"].numpy()] == [p.top_k[0]["class_name"] for p in expected]
+    top = answer["probabilities"].numpy().max(axis=1)
+    assert top[0] == pytest.approx(expected[0].top_k[0]["probability"], abs=1e-5)  # PNG: the same pixels
+    assert top[1] == pytest.approx(expected[1].top_k[0]["probability"], abs=1e-3)  # JPEG: PIL's and TF's decoders
 
 
 def test_with_only_train_the_test_split_is_held_out_and_said(tmp_path):

@@ -47,6 +47,10 @@ class UnknownNameError(UsageError, KeyError):
         super().__init__(f"unknown {kind} {name!r}; known: {', '.join(known)}")
 
 
+class UnknownDatasetError(UsageError, KeyError):
+    """A dataset name tfds does not know (the message suggests close ones)."""
+
+
 class DataNotFoundError(ZooError, FileNotFoundError):
     """A dataset that is neither prepared nor downloadable."""
 

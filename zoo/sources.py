@@ -28,7 +28,7 @@ import numpy as np
 
 from zoo import datasets, folders
 from zoo.datasets import DatasetInfo
-from zoo.errors import ArgumentTypeError, DataNotFoundError, UsageError, first_line, plural
+from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownDatasetError, UsageError, first_line, plural
 from zoo.images import RESIZE_RULE, decode, fit_image, to_channels
 
 if TYPE_CHECKING:
@@ -116,7 +116,8 @@ def parse_image_size(value: Any) -> tuple[int, int] | None:
 
 
 def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    starting = sorted(k for k in set(known) if k.startswith(name) and k != name)[:2]
+    close = list(dict.fromkeys(starting + difflib.get_close_matches(name, known, n=3, cutoff=0.6)))[:3]
     return f"; did you mean {', '.join(close)}?" if close else "; `zoo data list` shows the prepared ones"
 
 
@@ -136,21 +137,45 @@ def _reachable(host: str = "storage.googleapis.com", timeout: float = 5.0) -> bo
         return False
 
 
-def _tfds_builder(name: str, data_dir: str | None):
-    """The tfds builder of ``name``, prepared (downloaded now where it is not and there is internet)."""
+def _lookup(name: str, data_dir: str | None):
+    """The tfds builder of ``name`` (registered, or prepared in the data folder), prepared or not; an unknown name
+    raises one line with the close names tfds knows."""
     import tensorflow_datasets as tfds
 
-    if name in datasets.DATASETS:
-        return datasets._builder(name, data_dir)
     with datasets.tfds_temp_files():
         try:
-            builder = tfds.builder(name, data_dir=data_dir)
+            return tfds.builder(name, data_dir=data_dir)
         except Exception as err:  # noqa: BLE001  (tfds raises its own not-found error, or others on a bad name)
             known = tfds.list_builders(with_community_datasets=False) + _prepared_names(data_dir)
             base = name.split("/")[0].split(":")[0]
             if base in known:  # a known dataset with an unknown config or version
                 raise UsageError(f"dataset {name!r}: {first_line(err, 160)}") from None
-            raise UsageError(f"tfds knows no dataset {name!r}{_suggest(base, known)}") from None
+            raise UnknownDatasetError(f"tfds knows no dataset {name!r}{_suggest(base, known)}") from None
+
+
+def check_dataset(dataset: str, data_dir: str | None = None) -> None:
+    """A dataset argument that names nothing is refused at once (a missing folder, a name tfds does not know),
+    before any output is checked or any device touched; whether it is prepared is checked when it is read."""
+    if not dataset.strip():
+        raise UsageError("`dataset` must name a dataset (mnist, kmnist, ...) or a folder of images, got ''")
+    if is_folder_name(dataset):
+        if not Path(dataset).expanduser().is_dir():
+            raise DataNotFoundError(f"{dataset}: no such folder of images")
+    elif dataset not in datasets.DATASETS:
+        _lookup(dataset, data_dir)
+
+
+def display_name(dataset: str) -> str:
+    """What a dataset is called on the card and in ``runs/MODEL-NAME``: a folder's own name, or the name."""
+    return Path(dataset).expanduser().resolve().name if is_folder_name(dataset) else dataset
+
+
+def _tfds_builder(name: str, data_dir: str | None):
+    """The tfds builder of ``name``, prepared (downloaded now where it is not and there is internet)."""
+    if name in datasets.DATASETS:
+        return datasets._builder(name, data_dir)
+    builder = _lookup(name, data_dir)
+    with datasets.tfds_temp_files():
         if not builder.is_prepared():
             where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
             if not _reachable():

@@ -412,7 +412,18 @@ def train(
     )
     data.check_augment(recipe.augment)
     model_name = model
-    source = sources.resolve(
+    sources.check_dataset(dataset, None if data_dir is None else os.fspath(data_dir))
+    out = default_output(model_name, sources.display_name(dataset)) if output is None else output
+    if str(out).strip():  # (an empty name is refused by check_model_output)
+        check_not_shipped(Path(out), output is not None, overwrite, log)
+    out = artifacts.check_model_output(out, overwrite)
+    distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
+    device_name = use_device(device)
+    precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
+    log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
+    placement = distribute.place(strategy)
+    log(placement.describe(recipe.batch_size))
+    source = sources.resolve(  # prepared (or downloaded now), a folder checked: before any run state is written
         dataset,
         None if data_dir is None else os.fspath(data_dir),
         image_size=size,
@@ -424,16 +435,6 @@ def train(
     models.check_fits(model, info.input_shape, source.name)
     steps_plan = _check_start(start, model_name, info, freeze) if start is not None else None
     dataset = source.name
-    out = default_output(model_name, dataset) if output is None else output
-    if str(out).strip():  # (an empty name is refused by check_model_output)
-        check_not_shipped(Path(out), output is not None, overwrite, log)
-    out = artifacts.check_model_output(out, overwrite)
-    distribute.check(strategy)  # TF_CONFIG for multiworker: before any device or data is touched
-    device_name = use_device(device)
-    precision = choose_precision(precision, device_name, recipe.cpu_bfloat16)
-    log(f"Device: {device_name}" + ("" if precision == "float32" else f"; computing in {precision}"))
-    placement = distribute.place(strategy)
-    log(placement.describe(recipe.batch_size))
 
     # Every worker keeps its own run state; only the chief writes the model folder.
     run_dir = out.with_name(f".{out.name}.run" + ("" if placement.is_chief else f".worker{placement.worker}"))

@@ -7,7 +7,9 @@ they have.
 - ``savedmodel``: a TF SavedModel whose ``serving_default`` signature takes raw uint8 images
   ``images [batch, H, W, C]`` and returns ``probabilities [batch, classes]``, ``class_id [batch]`` and
   ``class_name [batch]``; ``serving_float`` takes the same pixels as float32 (0-255);
-  ``class_names`` (no input) returns every class name.
+  ``class_names`` (no input) returns every class name; a model trained on images fitted to its size (a folder, or
+  ``--image-size``) also has ``serving_image``, which takes encoded files (PNG, JPEG, BMP, GIF) of any size,
+  ``image_bytes [batch]``, and fits them as its training images were (:mod:`zoo.images`).
 - ``keras``: ``export.keras``, ``model.keras`` behind a 1/255 ``Rescaling`` input layer (Keras 3 format, raw pixels
   in, uint8 or float 0-255) for ``keras.saving.load_model``.
 - ``tflite``: ``model.tflite``, float32 weights; input raw uint8 images, output probabilities.
@@ -40,6 +42,7 @@ from zoo import artifacts, atomic, data, extras
 from zoo.atomic import sha256
 from zoo.errors import UsageError, ZooError, first_line, raise_if_interrupted
 from zoo.export.tflite import run_tflite, taking_raw_pixels, write_tflite, write_tflite_int8, write_tflite_int16x8
+from zoo.images import decode
 from zoo.pretrained import resolve, search_dirs
 
 if TYPE_CHECKING:
@@ -91,6 +94,19 @@ def write_savedmodel(model: keras.Model, card: ModelCard, dest: Path, data_dir: 
     archive.add_endpoint("serving_default", _uint8_function(model, card, outputs))
     archive.add_endpoint("serving_float", serving_float)
     archive.add_endpoint("class_names", class_names)
+    if card.fits_images:  # trained on images fitted to its size: encoded files of any size in, fitted as in training
+        h, w, c = card.input_shape
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+        def serving_image(image_bytes):
+            images = tf.map_fn(
+                lambda contents: decode(contents, c, (h, w)),
+                image_bytes,
+                fn_output_signature=tf.TensorSpec([h, w, c], tf.uint8),
+            )
+            return outputs(model(data.normalize(images), training=False))
+
+        archive.add_endpoint("serving_image", serving_image)
     archive.write_out(str(dest), verbose=False)
 
 
