@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--limits", type=int, nargs="+", default=[1000, 60000])
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "finetune_fashion.json"))
     args = parser.parse_args()
+    command = "python benchmarks/finetune_fashion.py " + " ".join(sys.argv[1:])
     machine = f"{cpu_name()} ({vector_isa()}), {platform.machine()}"
     print(f"Machine: {machine}", flush=True)
     runs = []
@@ -83,7 +84,10 @@ def main() -> None:
             summary.append({"images": limit, "way": way, "mean": mean, "std": std, "n": len(accs)})
             print(f"| {limit:,} | {way} | {mean:.2%} ± {std:.2%} |")
     Path(args.out).write_text(
-        json.dumps({"machine": machine, "epochs": args.epochs, "summary": summary, "runs": runs}, indent=2) + "\n"
+        json.dumps(
+            {"machine": machine, "command": command, "epochs": args.epochs, "summary": summary, "runs": runs}, indent=2
+        )
+        + "\n"
     )
     print(f"\nWritten to {args.out}", file=sys.stderr)
 

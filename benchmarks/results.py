@@ -124,15 +124,18 @@ def model_rows(models_dir: str | Path, root: str | Path | None = None) -> list[d
 def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
     """The saved ``zoo bench`` runs, peer comparisons (``compare_speed.py``), settings sweeps (``threads.py``),
     serving loads (``serve_load.py``), reference trainings (``airbench_reference.py``), step profiles
-    (``step_profile.py``) and int8 range clippings (``int8_clip.py``) in ``bench_dir``."""
-    benches, comparisons, sweeps, serving, references, profiles, clips = [], [], [], [], [], [], []
+    (``step_profile.py``), int8 range clippings (``int8_clip.py``) and pretrained starts (``finetune_fashion.py``)
+    in ``bench_dir``."""
+    benches, comparisons, sweeps, serving, references, profiles, clips, starts = [], [], [], [], [], [], [], []
     for path in sorted(Path(bench_dir).glob("*.json")) if Path(bench_dir).is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError) as err:
             raise ZooError(f"{path} is not a readable benchmark record ({err})") from None
         kind = (
-            clips
+            starts
+            if "summary" in record
+            else clips
             if "quantiles" in record
             else profiles
             if "layers" in record
@@ -147,7 +150,7 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
             else benches
         )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps, serving, references, profiles, clips
+    return benches, comparisons, sweeps, serving, references, profiles, clips, starts
 
 
 def _pct(x: float | None) -> str:
@@ -175,6 +178,7 @@ def render_markdown(
     references: list[dict[str, Any]] = (),
     profiles: list[dict[str, Any]] = (),
     clips: list[dict[str, Any]] = (),
+    starts: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",
@@ -276,7 +280,19 @@ def render_markdown(
         out += render_profile(profile)
     for clip in clips:
         out += render_clip(clip)
+    for record in starts:
+        out += render_start(record)
     return "\n".join(out) + "\n"
+
+
+def render_start(record: dict[str, Any]) -> list[str]:
+    """``finetune_fashion.py``: from scratch against a pretrained start, mean ± std over seeds."""
+    seeds = sorted({r["seed"] for r in record["runs"]})
+    out = ["", f"## A pretrained start: LeNet-5 on Fashion-MNIST, {record['epochs']} epochs", ""]
+    out += ["| training images | start | test accuracy (mean ± std) | runs |", "|---:|---|---|---:|"]
+    for row in record["summary"]:
+        out.append(f"| {row['images']:,} | {row['way']} | {_pct(row['mean'])} ± {_pct(row['std'])} | {row['n']} |")
+    return out + ["", f"Seeds {', '.join(map(str, seeds))}; machine: {record['machine']}; `{record['command']}`."]
 
 
 def render_clip(record: dict[str, Any]) -> list[str]:

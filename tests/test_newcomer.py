@@ -78,7 +78,7 @@ def test_a_folder_style_name_suggests_the_tag(cli_runner, zoo_cli, tmp_path, mon
 
 
 def test_missing_data_names_the_data_dir_and_a_folder_one_level_off(tmp_path, cli_runner, zoo_cli):
-    from zoo import data
+    from zoo import datasets as data
 
     assert data._prepared_nearby("mnist", tmp_path) is None
     version = tmp_path / "copy" / "tensorflow_datasets" / "mnist" / "3.0.1"
