@@ -150,7 +150,7 @@ def bench_rows(bench_dir: str | Path) -> tuple[list[dict[str, Any]], ...]:
             else benches
         )
         kind.append({**record, "file": path.as_posix()})
-    return benches, comparisons, sweeps, serving, references, profiles, clips, starts
+    return benches, comparisons, sweeps, serving, references, profiles, starts, clips
 
 
 def _pct(x: float | None) -> str:
@@ -177,8 +177,8 @@ def render_markdown(
     serving: list[dict[str, Any]] = (),
     references: list[dict[str, Any]] = (),
     profiles: list[dict[str, Any]] = (),
-    clips: list[dict[str, Any]] = (),
     starts: list[dict[str, Any]] = (),
+    clips: list[dict[str, Any]] = (),
 ) -> str:
     out = [
         "# Results",

@@ -189,3 +189,21 @@ def test_int8_clip_records_are_read_and_rendered_as_a_table(tmp_path):
     lines = render_clip(clips[0])
     assert "| clipped at (each end) | 5,000 held-out train images | test images 5,000-6,999 |" in lines
     assert "| nothing (min/max) | 99.48 % | 98.45 % |" in lines and "| 3e-05 | 99.72 % | 99.20 % |" in lines
+
+
+def test_pretrained_start_records_are_rendered_with_their_seeds_and_machine(tmp_path):
+    bench_rows, render_start = results.bench_rows, results.render_start
+
+    record = {
+        "machine": "AMD EPYC (AVX2, no AVX-512)",
+        "command": "python benchmarks/finetune_fashion.py",
+        "epochs": 10,
+        "summary": [{"images": 1000, "way": "from lenet5.mnist", "mean": 0.7, "std": 0.01, "n": 2}],
+        "runs": [{"images": 1000, "way": "from lenet5.mnist", "seed": s, "test_accuracy": 0.7} for s in (0, 1)],
+    }
+    (tmp_path / "finetune.json").write_text(json.dumps(record))
+    *_, starts, clips = bench_rows(tmp_path)
+    assert len(starts) == 1 and not clips
+    lines = render_start(starts[0])
+    assert "| 1,000 | from lenet5.mnist | 70.00 % ± 1.00 % | 2 |" in lines
+    assert lines[-1].startswith("Seeds 0, 1; machine: AMD EPYC (AVX2, no AVX-512)")

@@ -240,6 +240,8 @@ def resolve(
         log(f"{dataset}'s images come in several sizes: fitted to {size[0]}x{size[1]} ({RESIZE_RULE})")
     labels = builder.info.features[label_key]
     names = list(labels.names) if labels.names else [str(i) for i in range(labels.num_classes)]
+    if dataset in datasets.DATASETS:  # zoo's own facts of the three (the same as tfds', when tfds has them)
+        names = list(datasets.DATASETS[dataset].class_names)
     channels = channels or native[2]
     counts = {k: v.num_examples for k, v in builder.info.splits.items() if k in ("train", "test")}
     if not counts:  # a builder whose info has no split sizes (a mocked one): counted from its examples
