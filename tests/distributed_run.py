@@ -2,7 +2,7 @@
 
 Used by test_distribute.py: logical CPU devices and multi-worker collectives must be set up before TensorFlow
 starts, which the test process itself has long done.
-    python tests/distributed_run.py STRATEGY OUTPUT [--cpus N]
+    python tests/distributed_run.py STRATEGY OUTPUT [--cpus N] [--stream]
 """
 
 import argparse
@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("output")
     parser.add_argument("--cpus", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--stream", action="store_true", help="stream the training images from tfds (stream_above=0)")
     args = parser.parse_args()
 
     from zoo.distribute import split_cpu
@@ -39,6 +40,7 @@ def main() -> None:
             device="cpu",
             strategy=args.strategy,
             verbose=0,
+            **({"stream_above": 0} if args.stream else {}),
         )
     print("RESULT " + json.dumps(result.card.runtime))
 

@@ -6,6 +6,7 @@ Each runs in fresh processes (logical devices and collectives are set up before 
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,12 +23,10 @@ RUNNER = HERE / "distributed_run.py"
 ENV = {**os.environ, "PYTHONPATH": str(HERE.parent), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
 
 
-@pytest.fixture(scope="module")
-def one_device(tmp_path_factory):
-    """The reference: the same run as distributed_run.py's, on one device in this process."""
+def reference(out, **kwargs):
+    """The same run as distributed_run.py's, on one device in this process: its weights."""
     from conftest import tiny_tfds
 
-    out = tmp_path_factory.mktemp("one") / "model"
     with tiny_tfds():
         train(
             "lenet5",
@@ -40,8 +39,14 @@ def one_device(tmp_path_factory):
             strategy="one",
             verbose=0,
             log=lambda *a: None,
+            **kwargs,
         )
     return weights_of(out)
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+    return reference(tmp_path_factory.mktemp("one") / "model")
 
 
 def assert_same_model(a, b):
@@ -80,15 +85,19 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def test_multiworker_with_two_local_workers_matches_one_device(one_device, tmp_path):
+@pytest.mark.parametrize("stream", [False, True], ids=["in memory", "streamed"])
+def test_multiworker_with_two_local_workers_matches_one_device(stream, one_device, tmp_path):
+    """Each worker takes its part of every global batch (of the in-memory arrays, or of the stream from tfds)."""
     out = tmp_path / "model"
+    expected = reference(tmp_path / "ref" / "model", stream_above=0) if stream else one_device
+    shutil.rmtree(tmp_path / "ref", ignore_errors=True)
     workers = [f"127.0.0.1:{p}" for p in free_ports(2)]
     procs = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         procs.append(
             subprocess.Popen(
-                [sys.executable, str(RUNNER), "multiworker", str(out)],
+                [sys.executable, str(RUNNER), "multiworker", str(out), *(["--stream"] if stream else [])],
                 env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
                 cwd=tmp_path,
                 stdout=subprocess.PIPE,
@@ -107,7 +116,7 @@ def test_multiworker_with_two_local_workers_matches_one_device(one_device, tmp_p
     assert "saved to" in outputs[0][0] and "worker 1 done (the chief saves)" in outputs[1][0]
     assert result_line(outputs[0][0])["workers"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"], "no run state left behind by either worker"
-    assert_same_model(weights_of(out), one_device)
+    assert_same_model(weights_of(out), expected)
 
 
 @pytest.mark.parametrize(

@@ -428,3 +428,20 @@ def test_a_streamed_epoch_holds_every_training_image_once(pets):
     assert key(streamed) == key(memory.train_arrays[0].astype(np.float32) / 255)
     second = np.concatenate([x.numpy() for x, _ in splits.epoch_stream(1, 2)])
     assert not np.array_equal(second, streamed)  # another order in epoch 2
+
+
+def test_the_readmes_folder_maker_writes_a_folder_zoo_trains_on(tiny_data, tmp_path, monkeypatch):
+    import runpy
+    import sys
+
+    from test_readme import ROOT
+
+    monkeypatch.setattr(sys, "argv", ["make_image_folder.py", "fashion_mnist", str(tmp_path / "clothes"),
+                                      "--per-class", "3", "--test-per-class", "2"])  # fmt: skip
+    runpy.run_path(str(ROOT / "examples" / "make_image_folder.py"), run_name="__main__")
+    assert sorted(p.name for p in (tmp_path / "clothes" / "train").iterdir())[:2] == ["Ankle boot", "Bag"]
+    assert len(list((tmp_path / "clothes").rglob("*.png"))) == 10 * (3 + 2)
+    result = train("lenet5", str(tmp_path / "clothes"), epochs=1, batch_size=8, output=tmp_path / "m", **QUIET)
+    assert result.card.class_names[:2] == ["Ankle boot", "Bag"] and result.card.input_shape == [28, 28, 1]
+    with pytest.raises(SystemExit, match="exists"):  # nothing of the reader's is overwritten
+        runpy.run_path(str(ROOT / "examples" / "make_image_folder.py"), run_name="__main__")
