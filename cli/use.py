@@ -20,7 +20,12 @@ from zoo.text import printable
 
 @click.command()
 @click.argument("model_dir")
-@click.option("--dataset", "-d", default=None, help="Dataset (a name or a folder of images) to score on (default: the card's own).")
+@click.option(
+    "--dataset",
+    "-d",
+    default=None,
+    help="Dataset (a name or a folder of images) to score on (default: the card's own).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 @click.option(
     "--tta", is_flag=True, help="Test-time augmentation: average the image, its mirror and 1-px translations of both."
