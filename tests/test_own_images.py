@@ -445,3 +445,14 @@ def test_the_readmes_folder_maker_writes_a_folder_zoo_trains_on(tiny_data, tmp_p
     assert result.card.class_names[:2] == ["Ankle boot", "Bag"] and result.card.input_shape == [28, 28, 1]
     with pytest.raises(SystemExit, match="exists"):  # nothing of the reader's is overwritten
         runpy.run_path(str(ROOT / "examples" / "make_image_folder.py"), run_name="__main__")
+
+
+def test_a_folder_that_changed_since_a_stop_is_not_resumed_into(tmp_path, monkeypatch):
+    from zoo.errors import UsageError
+
+    root = image_folder(tmp_path / "pets", splits=(("train", 6),))
+    args = {"image_size": 28, "epochs": 3, "batch_size": 8, **QUIET}
+    stop_after_epoch_2(monkeypatch, "lenet5", str(root), output=tmp_path / "run", **args)
+    (root / "train" / "cat" / "new.png").write_bytes((root / "train" / "cat" / "1.png").read_bytes())
+    with pytest.raises(UsageError, match="holds an unfinished run with other settings"):
+        train("lenet5", str(root), output=tmp_path / "run", **args)

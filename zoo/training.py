@@ -441,7 +441,7 @@ def train(
     runstate.check_run_dir(run_dir)  # a link there is refused before any data is read
     run_params = {"model": model_name, "dataset": dataset, "seed": seed, "recipe": recipe.to_dict()}
     if source.kind == "folder" or size or train_limit is not None or start is not None:  # (older runs lack these)
-        run_params |= {"data": source.card_data(), "train_limit": train_limit}
+        run_params |= {"data": source.card_data(), "counts": source.counts, "train_limit": train_limit}
         run_params |= {"init": start.sha256, "freeze": freeze} if start is not None else {}
     if precision != "float32":  # a resumed run computes as it began (float32 runs' state predates this key)
         run_params["precision"] = precision
