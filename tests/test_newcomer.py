@@ -135,8 +135,8 @@ def venv_with(folder: Path, wheel: Path, blocked: tuple[str, ...] = ()) -> tuple
     ).stdout.strip()
     # zoo's dependencies from this environment, without the editable zoo (a plain path entry runs no .pth files)
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    if blocked:
-        Path(site, "sitecustomize.py").write_text(
+    if blocked:  # a .pth line runs at start-up; a sitecustomize.py would lose to Debian's own in the stdlib folder
+        Path(site, "zoo_test_blocked.py").write_text(
             "import sys\n"
             "class NotInstalled:\n"
             "    def find_spec(self, name, path=None, target=None):\n"
@@ -144,6 +144,7 @@ def venv_with(folder: Path, wheel: Path, blocked: tuple[str, ...] = ()) -> tuple
             "            raise ModuleNotFoundError(name)\n"
             "sys.meta_path.insert(0, NotInstalled())\n"
         )
+        Path(site, "zoo_test_blocked.pth").write_text("import zoo_test_blocked\n")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel],
         capture_output=True,

@@ -36,7 +36,7 @@ def pattern(label: int, h: int, w: int, rng) -> np.ndarray:
 
 
 def image_folder(root: Path, *, splits=(("train", 12), ("test", 4)), classes=CLASSES) -> Path:
-    """ROOT/<split>/<class>/ with PNG and JPEG files of two sizes, grey and RGB, and a non-image file."""
+    """ROOT/<split>/<class>/ with PNG, JPEG, BMP and GIF files of two sizes, grey and RGB, and a non-image file."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -48,7 +48,8 @@ def image_folder(root: Path, *, splits=(("train", 12), ("test", 4)), classes=CLA
                 h, w = (40, 30) if i % 2 else (24, 36)
                 img = Image.fromarray(pattern(label, h, w, rng))
                 img = img.convert("L") if i % 3 == 0 else img
-                img.save(folder / f"{i}.{'png' if i % 2 else 'jpg'}", quality=95)
+                suffix = {4: "bmp", 5: "gif"}.get(i, "png" if i % 2 else "jpg")
+                img.save(folder / f"{i}.{suffix}", **({"quality": 95} if suffix == "jpg" else {}))
     (root / "train" / "notes.txt").write_text("not an image\n")
     return root
 

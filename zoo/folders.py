@@ -90,8 +90,14 @@ def _check_image(path: Path) -> tuple[tuple[int, int] | None, bool, str | None]:
         return None, False, first_line(err, 80) or type(err).__name__
 
 
-def scan(root: str | os.PathLike, *, log: Callable[[str], object] | None = None) -> FolderScan:
-    """Walk ``root`` (reading only) and check it; a folder that cannot be used raises one line saying why."""
+def scan(
+    root: str | os.PathLike,
+    *,
+    suffixes: tuple[str, ...] = SUFFIXES,
+    log: Callable[[str], object] | None = None,
+) -> FolderScan:
+    """Walk ``root`` (reading only) and check it; a folder that cannot be used raises one line saying why. Files
+    whose names end otherwise than ``suffixes`` are not images (ignored and counted)."""
     given = Path(root).expanduser()
     if not given.is_dir():
         raise DataNotFoundError(f"{given}: no such folder of images")
@@ -116,7 +122,7 @@ def scan(root: str | os.PathLike, *, log: Callable[[str], object] | None = None)
             count = 0
             for file in _entries(folder):
                 rel = f"{split}/{label}/{file.name}"
-                if not file.name.lower().endswith(SUFFIXES) or file.is_dir():
+                if not file.name.lower().endswith(suffixes) or file.is_dir():
                     scan.ignored += 1
                     continue
                 if not _inside(top, Path(file.path)):
@@ -131,7 +137,7 @@ def scan(root: str | os.PathLike, *, log: Callable[[str], object] | None = None)
                 count += 1
             if not count and not any(b.startswith(f"{split}/{label}/") for b, _ in scan.bad):
                 raise DataNotFoundError(
-                    f"{given}/{split}/{printable(label)} has no images ({', '.join(SUFFIXES)}); "
+                    f"{given}/{split}/{printable(label)} has no images ({', '.join(suffixes)}); "
                     "remove the folder or put images in it"
                 )
         if split == "train":

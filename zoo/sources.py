@@ -29,7 +29,7 @@ import numpy as np
 from zoo import datasets, folders
 from zoo.datasets import DatasetInfo
 from zoo.errors import ArgumentTypeError, DataNotFoundError, UnknownDatasetError, UsageError, first_line, plural
-from zoo.images import RESIZE_RULE, decode, fit_image, to_channels
+from zoo.images import RESIZE_RULE, SUFFIXES, decode, fit_image, to_channels
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -273,7 +273,7 @@ def _count_splits(builder) -> dict[str, int]:
 
 
 def _folder_source(dataset, image_size, channels, default_size, skip_bad, log) -> Source:
-    scan = folders.scan(dataset, log=log)
+    scan = folders.scan(dataset, suffixes=_folder_suffixes(), log=log)
     folders.check_bad(scan, skip_bad, log)
     root = Path(dataset).expanduser().resolve()
     sizes = scan.sizes
@@ -301,6 +301,15 @@ def _folder_source(dataset, image_size, channels, default_size, skip_bad, log) -
         scan=scan,
         skip_bad=skip_bad,
     )
+
+
+def _folder_suffixes() -> tuple[str, ...]:
+    """The file types ImageFolder lists here: zoo's five on the tfds version tested, else tfds' own."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.folder_dataset import image_folder
+
+    own = getattr(image_folder, "_SUPPORTED_IMAGE_FORMAT", (".jpg", ".jpeg", ".png"))
+    return SUFFIXES if tfds.__version__.startswith(TESTED_TFDS) else tuple(own)
 
 
 @contextlib.contextmanager
