@@ -279,14 +279,14 @@ def as_float32(model, model_name: str, info: data.DatasetInfo):
     return copy
 
 
-def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo, freeze) -> finetune.Plan:
-    """What a pretrained start copies into ``model_name`` built for ``info``: checked on a throwaway model, before
-    any data is read (a layer that cannot match is refused here)."""
+def _check_start(start: finetune.Init, model_name: str, info: data.DatasetInfo, freeze):
+    """What a pretrained start copies into ``model_name`` built for ``info``, checked on a throwaway model before
+    any data is read (a layer that cannot match is refused here): the plan, and the source model it copies from."""
     source_model, _ = artifacts.load(start.folder)
     target = models.create(model_name, info.input_shape, info.num_classes)
     names = info.class_names or [str(i) for i in range(info.num_classes)]
     finetune.frozen_count(target, freeze)
-    return finetune.plan(source_model, target, start, names)
+    return finetune.plan(source_model, target, start, names), source_model
 
 
 def fit(model, state: runstate.RunState, stream, val, epochs: int, steps: int, callbacks: list, verbose) -> None:
@@ -433,7 +433,7 @@ def train(
     )
     info = source.info
     models.check_fits(model, info.input_shape, source.name)
-    steps_plan = _check_start(start, model_name, info, freeze) if start is not None else None
+    steps_plan, source_model = _check_start(start, model_name, info, freeze) if start is not None else (None, None)
     dataset = source.name
 
     # Every worker keeps its own run state; only the chief writes the model folder.
@@ -476,7 +476,7 @@ def train(
         with placement.strategy.scope():
             model = build_model(model_name, info, splits.first_images(5000), precision, fast_ops=is_cpu(device_name))
             if start is not None:
-                finetune.apply(artifacts.load(start.folder)[0], model, steps_plan)
+                finetune.apply(source_model, model, steps_plan)
                 frozen = finetune.freeze_layers(model, freeze)
                 lineage = finetune.lineage(start, steps_plan, frozen)
                 log(finetune.describe(steps_plan, frozen, start))
