@@ -149,13 +149,19 @@ def dataset_info(name: str, data_dir: str | None = None) -> DatasetInfo:
 
 def load_arrays(name: str, split: str, data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A whole split as uint8 images [N, H, W, C] and int64 labels [N], read once into memory."""
+    builder = _builder(name, data_dir)
+    ds = builder.as_dataset(split=split, as_supervised=True)
+    return to_arrays(ds, f"split {split!r} of {name} is empty", batch=8192)
+
+
+def to_arrays(ds, empty: str, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset of (image, label) read whole into uint8 images [N, H, W, C] and int64 labels [N]; an empty one
+    raises ``empty`` as its message."""
     import tensorflow_datasets as tfds
 
-    builder = _builder(name, data_dir)
-    ds = builder.as_dataset(split=split, as_supervised=True).batch(8192)
-    batches = list(tfds.as_numpy(ds))
+    batches = list(tfds.as_numpy(ds.batch(batch)))
     if not batches:
-        raise DataNotFoundError(f"split {split!r} of {name} is empty")
+        raise DataNotFoundError(empty)
     images = np.concatenate([b[0] for b in batches]).astype(np.uint8, copy=False)
     labels = np.concatenate([b[1] for b in batches]).astype(np.int64, copy=False)
     return images, labels
